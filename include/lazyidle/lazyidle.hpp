@@ -1,0 +1,25 @@
+// SPDX-License-Identifier: GPL-2.0-only OR MIT
+//
+// Umbrella header: the whole freestanding core, and the library's default
+// governor. The default is whatever wins the simulator's sweep
+// (bench/sim, README "Choosing the default"); change it only with figures.
+#ifndef LAZYIDLE_LAZYIDLE_HPP
+#define LAZYIDLE_LAZYIDLE_HPP
+
+#include "arith.hpp"
+#include "concepts.hpp"
+#include "cost.hpp"
+#include "governor.hpp"
+#include "state_table.hpp"
+#include "vocabulary.hpp"
+#include "predictor/last_value.hpp"
+#include "policy/break_even.hpp"
+
+namespace lazyidle {
+
+// Provisional until the simulator picks the winner.
+using default_governor = governor<last_value_predictor, break_even>;
+
+}  // namespace lazyidle
+
+#endif
