@@ -39,18 +39,31 @@ constexpr u32 sat_u32(u64 v) { return v > u32_max ? u32_max : static_cast<u32>(v
 // can bin a zero-length idle without a branch of their own.
 constexpr u32 log2_floor(u64 v) { return v ? 63u - static_cast<u32>(__builtin_clzll(v)) : 0u; }
 
+// Full 64x64 -> 128-bit product from 32-bit halves, so no target needs
+// __int128 (and -Wpedantic stays quiet).
+constexpr void wide_multiply(u64 a, u64 b, u64& high, u64& low) {
+  const u64 a_lo = a & 0xffffffffu, a_hi = a >> 32;
+  const u64 b_lo = b & 0xffffffffu, b_hi = b >> 32;
+  const u64 lo_lo = a_lo * b_lo;
+  const u64 hi_lo = a_hi * b_lo;
+  const u64 lo_hi = a_lo * b_hi;
+  const u64 hi_hi = a_hi * b_hi;
+  const u64 middle = (lo_lo >> 32) + (hi_lo & 0xffffffffu) + (lo_hi & 0xffffffffu);
+  low = ((middle & 0xffffffffu) << 32) | (lo_lo & 0xffffffffu);
+  high = hi_hi + (hi_lo >> 32) + (lo_hi >> 32) + (middle >> 32);
+}
+
 // a * b / c, rounded down, exact for every input that fits the result;
 // saturates to u64_max when the quotient does not fit or c == 0.
-// The 128-bit product is formed with a multiply (no library call); the
-// division is done by hand because __int128 division needs __udivti3, which a
-// kernel module cannot link.
-constexpr u64 mul_div(u64 a, u64 b, u64 c) {
+// The division of the 128-bit product is done by hand: __int128 division
+// needs __udivti3, which a kernel module cannot link.
+LAZYIDLE_WRAPS_ON_PURPOSE constexpr u64 mul_div(u64 a, u64 b, u64 c) {
   if (c == 0) return u64_max;
   u64 product = 0;
   if (!__builtin_mul_overflow(a, b, &product)) return product / c;
-  const unsigned __int128 wide = static_cast<unsigned __int128>(a) * b;
-  u64 high = static_cast<u64>(wide >> 64);
-  const u64 low = static_cast<u64>(wide);
+  u64 high = 0;
+  u64 low = 0;
+  wide_multiply(a, b, high, low);
   if (high >= c) return u64_max;
   // Restoring long division of (high:low) by c, one quotient bit per step;
   // high < c holds throughout, so the remainder always fits 64 bits + carry.
@@ -60,7 +73,7 @@ constexpr u64 mul_div(u64 a, u64 b, u64 c) {
     high = (high << 1) | ((low >> bit) & 1u);
     quotient <<= 1;
     if (carry || high >= c) {
-      high -= c;
+      high -= c;  // with carry set this wraps back to the true 65-bit difference
       quotient |= 1u;
     }
   }
@@ -78,7 +91,7 @@ constexpr u64 ln_q16(u64 x_q16) {
   if (x_q16 <= 65536) return 0;
   u32 integer_part = log2_floor(x_q16 >> 16);
   // Mantissa m in [1, 2) as Q30 so squaring stays in 64 bits.
-  u64 m = (x_q16 << 14) >> integer_part;  // Q30
+  u64 m = integer_part >= 14 ? x_q16 >> (integer_part - 14) : x_q16 << (14 - integer_part);  // Q30
   u64 log2_q30 = static_cast<u64>(integer_part) << 30;
   for (int bit = 29; bit >= 0; --bit) {
     m = (m * m) >> 30;
@@ -96,7 +109,7 @@ constexpr u64 ln_q16(u64 x_q16) {
 // per CPU. Not cryptographic.
 struct splitmix64 {
   u64 state;
-  constexpr u64 next() {
+  LAZYIDLE_WRAPS_ON_PURPOSE constexpr u64 next() {
     u64 z = (state += 0x9E3779B97F4A7C15ull);
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;

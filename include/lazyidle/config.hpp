@@ -21,6 +21,14 @@
 #define LAZYIDLE_LIKELY(x) __builtin_expect(!!(x), 1)
 #define LAZYIDLE_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
+// Marks a function whose unsigned wrap-around is the algorithm (hashing,
+// RNG), so clang's -fsanitize=integer keeps flagging every other wrap.
+#if defined(__clang__)
+#define LAZYIDLE_WRAPS_ON_PURPOSE __attribute__((no_sanitize("unsigned-integer-overflow", "unsigned-shift-base")))
+#else
+#define LAZYIDLE_WRAPS_ON_PURPOSE
+#endif
+
 namespace lazyidle {
 
 using u8 = __UINT8_TYPE__;
