@@ -17,6 +17,19 @@ template <class...>
 using void_t = void;
 template <class T>
 T&& declval() noexcept;
+template <class T>
+struct remove_cvref {
+  using type = T;
+};
+template <class T>
+struct remove_cvref<const T> : remove_cvref<T> {};
+template <class T>
+struct remove_cvref<T&> : remove_cvref<T> {};
+template <class T>
+struct remove_cvref<T&&> : remove_cvref<T> {};
+template <class T>
+using remove_cvref_t = typename remove_cvref<T>::type;
+
 template <class A, class B>
 inline constexpr bool is_same = false;
 template <class A>

@@ -25,9 +25,30 @@ struct governor_decision {
   prediction predicted{};
 };
 
+namespace detail {
+// Predictor = void: the policy already keeps the history (distribution
+// threshold owns a histogram), so the governor predicts from the policy's
+// copy instead of keeping a second one of the same idles.
+template <class Predictor, class Policy>
+struct predictor_slot {
+  static_assert(check_predictor<Predictor>());
+  [[no_unique_address]] Predictor own{};
+  constexpr const Predictor& get(const Policy&) const { return own; }
+  constexpr void observe(const idle_sample& sample) { own.observe(sample); }
+  constexpr void reset() { own.reset(); }
+};
+template <class Policy>
+struct predictor_slot<void, Policy> {
+  static_assert(check_predictor<remove_cvref_t<decltype(declval<const Policy&>().histogram())>>(),
+                "governor<void, Policy>: Policy needs a histogram() accessor returning a predictor");
+  constexpr const auto& get(const Policy& policy) const { return policy.histogram(); }
+  constexpr void observe(const idle_sample&) {}  // the policy's reflect() feeds it
+  constexpr void reset() {}
+};
+}  // namespace detail
+
 template <class Predictor, class Policy>
 class governor {
-  static_assert(check_predictor<Predictor>());
   static_assert(check_poll_policy<Policy>());
 
  public:
@@ -35,10 +56,12 @@ class governor {
   using policy_type = Policy;
 
   constexpr governor() = default;
-  constexpr governor(const Predictor& predictor, const Policy& policy) : predictor_(predictor), policy_(policy) {}
+  constexpr explicit governor(const Policy& policy) : policy_(policy) {}
+  template <class P = Predictor>
+  constexpr governor(const P& predictor, const Policy& policy) : predictor_{predictor}, policy_(policy) {}
 
   constexpr governor_decision select(duration_ns block_cost_ns, duration_ns bound_ns = no_bound) {
-    const prediction predicted = predictor_.predict(bound_ns);
+    const prediction predicted = predictor().predict(bound_ns);
     const duration_ns budget = policy_.budget({predicted, block_cost_ns, bound_ns});
     last_budget_ns_ = sat_u32(budget);
     last_block_cost_ns_ = sat_u32(block_cost_ns);
@@ -51,7 +74,7 @@ class governor {
   // included, as the caller measured it.
   constexpr void reflect(duration_ns idle_ns) {
     const duration_ns bound = last_bound_ns_ == u32_max ? no_bound : last_bound_ns_;
-    predictor_.observe({idle_ns, bound});
+    predictor_.observe({idle_ns, bound});  // no-op when the policy keeps the history
     idle_outcome outcome;
     outcome.idle_ns = idle_ns;
     outcome.budget_ns = last_budget_ns_ == u32_max ? no_bound : last_budget_ns_;
@@ -67,13 +90,12 @@ class governor {
     last_bound_ns_ = u32_max;
   }
 
-  constexpr const Predictor& predictor() const { return predictor_; }
+  constexpr const auto& predictor() const { return predictor_.get(policy_); }
   constexpr const Policy& policy() const { return policy_; }
-  constexpr Predictor& predictor() { return predictor_; }
   constexpr Policy& policy() { return policy_; }
 
  private:
-  [[no_unique_address]] Predictor predictor_{};
+  [[no_unique_address]] detail::predictor_slot<Predictor, Policy> predictor_{};
   [[no_unique_address]] Policy policy_{};
   // Saturated at u32_max (4.29 s): a budget or bound that long is "forever"
   // for a poll decision, and halving the record keeps the state small.

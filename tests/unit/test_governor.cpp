@@ -55,3 +55,16 @@ TEST_CASE("the default governor fits a cache line and is usable at compile time"
   CHECK(budget <= 20000 * 4);
   MESSAGE("sizeof(default_governor) = " << sizeof(default_governor));
 }
+
+TEST_CASE("governor<void, Policy> predicts from the policy's own history") {
+  governor<void, distribution_threshold> gov;
+  for (int i = 0; i < 64; ++i) {
+    gov.select(20000);
+    gov.reflect(3000);
+  }
+  const auto decision = gov.select(20000);
+  CHECK(decision.predicted.expected_ns >= 2500);
+  CHECK(decision.predicted.expected_ns <= 3500);
+  CHECK(&gov.predictor() == &gov.policy().histogram());
+  static_assert(sizeof(governor<void, distribution_threshold>) <= 64);
+}
