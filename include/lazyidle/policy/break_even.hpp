@@ -19,6 +19,7 @@ class break_even {
   constexpr void reflect(const idle_outcome&) {}
   constexpr void reset() {}
   constexpr u32 worst_case_ratio_q10() const { return 2 * q10_one; }
+  constexpr duration_ns budget_cap_ns(duration_ns block_cost_ns) const { return block_cost_ns; }
 };
 
 }  // namespace lazyidle
