@@ -13,7 +13,16 @@
 #include "state_table.hpp"
 #include "vocabulary.hpp"
 #include "predictor/last_value.hpp"
+#include "predictor/ewma.hpp"
+#include "predictor/bucketed.hpp"
+#include "predictor/histogram.hpp"
 #include "policy/break_even.hpp"
+#include "policy/fixed.hpp"
+#include "policy/haltpoll.hpp"
+#include "policy/kvm.hpp"
+#include "policy/prediction_augmented.hpp"
+#include "policy/randomized.hpp"
+#include "policy/distribution_threshold.hpp"
 
 namespace lazyidle {
 

@@ -1,0 +1,383 @@
+// SPDX-License-Identifier: GPL-2.0-only OR MIT
+// distribution_threshold against the two yardsticks of DESIGN §3: the
+// hindsight-best fixed threshold (brute force over the whole trace) and its
+// own proven aggregate bound (2.125 * OPT, <= 1 + 1/16 times break-even, on
+// every prefix, whatever the sequence).
+#include <doctest/doctest.h>
+
+#include <initializer_list>
+
+#include <lazyidle/concepts.hpp>
+#include <lazyidle/cost.hpp>
+#include <lazyidle/governor.hpp>
+#include <lazyidle/policy/distribution_threshold.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+using namespace lazyidle;
+
+namespace {
+
+constexpr duration_ns us = 1000;
+constexpr size_t trace_length = 20000;
+
+struct trace {
+  std::string name;
+  std::vector<duration_ns> idles;
+};
+
+duration_ns to_ns(double v) { return v <= 0 ? 0 : static_cast<duration_ns>(v); }
+
+// Families a message-passing waiter sees. Seeds are fixed: the figures are
+// reproducible, and the tolerances below were set from them with margin.
+std::vector<trace> trace_families() {
+  std::vector<trace> traces;
+  std::mt19937_64 rng(20261125);
+  {
+    trace t{"exponential mean 20us", {}};
+    std::exponential_distribution<double> d(1.0 / (20.0 * us));
+    for (size_t i = 0; i < trace_length; ++i) t.idles.push_back(to_ns(d(rng)));
+    traces.push_back(t);
+  }
+  {
+    // 70%: a reply within ~4 us; 30%: the peer goes away for 0.5-2 ms.
+    trace t{"bimodal 4us/0.5-2ms", {}};
+    std::bernoulli_distribution is_short(0.7);
+    std::normal_distribution<double> short_idle(4.0 * us, 0.5 * us);
+    std::uniform_real_distribution<double> long_idle(500.0 * us, 2000.0 * us);
+    for (size_t i = 0; i < trace_length; ++i) t.idles.push_back(to_ns(is_short(rng) ? short_idle(rng) : long_idle(rng)));
+    traces.push_back(t);
+  }
+  {
+    // On/off: bursts (mean 50 messages, idles exponential mean 3 us) and
+    // pauses (mean 10 idles of 0.2-5 ms), phase lengths geometric.
+    trace t{"bursty on/off", {}};
+    std::geometric_distribution<int> burst_length(1.0 / 50), pause_length(1.0 / 10);
+    std::exponential_distribution<double> burst_idle(1.0 / (3.0 * us));
+    std::uniform_real_distribution<double> pause_idle(200.0 * us, 5000.0 * us);
+    while (t.idles.size() < trace_length) {
+      for (int i = burst_length(rng); i >= 0 && t.idles.size() < trace_length; --i) t.idles.push_back(to_ns(burst_idle(rng)));
+      for (int i = pause_length(rng); i >= 0 && t.idles.size() < trace_length; --i) t.idles.push_back(to_ns(pause_idle(rng)));
+    }
+    traces.push_back(t);
+  }
+  {
+    // Idles spread around the block costs themselves: the best threshold is
+    // interior, the hardest case for a binned estimate.
+    trace t{"lognormal median 30us", {}};
+    std::lognormal_distribution<double> d(std::log(30.0 * us), 1.0);
+    for (size_t i = 0; i < trace_length; ++i) t.idles.push_back(to_ns(d(rng)));
+    traces.push_back(t);
+  }
+  traces.push_back({"constant 30us", std::vector<duration_ns>(trace_length, 30 * us)});
+  {
+    // Request/response with a slow and a fast leg: short and long strictly
+    // alternate. Best-fixed must treat them alike; order says which is next.
+    trace t{"alternating 3us/300us", {}};
+    std::uniform_real_distribution<double> jitter(0.9, 1.1);
+    for (size_t i = 0; i < trace_length; ++i) t.idles.push_back(to_ns((i % 2 ? 300.0 : 3.0) * us * jitter(rng)));
+    traces.push_back(t);
+  }
+  {
+    // Weak phases: runs of ~5 short idles and ~3 long ones, so the previous
+    // idle says less about the next than in the on/off trace.
+    trace t{"short phases 5/3", {}};
+    std::geometric_distribution<int> burst_length(1.0 / 5), pause_length(1.0 / 3);
+    std::exponential_distribution<double> burst_idle(1.0 / (5.0 * us));
+    std::exponential_distribution<double> pause_idle(1.0 / (400.0 * us));
+    while (t.idles.size() < trace_length) {
+      for (int i = burst_length(rng); i >= 0 && t.idles.size() < trace_length; --i) t.idles.push_back(to_ns(burst_idle(rng)));
+      for (int i = pause_length(rng); i >= 0 && t.idles.size() < trace_length; --i) t.idles.push_back(to_ns(pause_idle(rng)));
+    }
+    traces.push_back(t);
+  }
+  return traces;
+}
+
+// The hindsight-best fixed threshold's total cost: sort once, then price
+// T = 0 and T = each idle with prefix sums.
+u64 best_fixed_cost(std::vector<duration_ns> idles, duration_ns block) {
+  std::sort(idles.begin(), idles.end());
+  const u64 n = idles.size();
+  u64 best = block * n;
+  u64 prefix = 0;
+  for (u64 k = 0; k < n; ++k) {
+    prefix += idles[k];
+    if (k + 1 < n && idles[k + 1] == idles[k]) continue;  // price T after all equal idles
+    best = std::min(best, prefix + (n - k - 1) * (idles[k] + block));
+  }
+  return best;
+}
+
+struct run_result {
+  cost_ledger ledger;
+  u64 break_even_cost = 0;
+};
+
+run_result run(const std::vector<duration_ns>& idles, duration_ns block) {
+  distribution_threshold policy;
+  run_result r;
+  for (duration_ns y : idles) {
+    poll_request request;
+    request.block_cost_ns = block;
+    const duration_ns budget = policy.budget(request);
+    r.ledger.add(y, budget, block);
+    r.break_even_cost += decision_cost(y, block, block);
+    idle_outcome outcome;
+    outcome.idle_ns = y;
+    outcome.budget_ns = budget;
+    outcome.block_cost_ns = block;
+    policy.reflect(outcome);
+  }
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("distribution_threshold: state fits the 48 bytes a default governor can spare") {
+  MESSAGE("sizeof(histogram_predictor) = " << sizeof(histogram_predictor)
+                                           << ", sizeof(distribution_threshold) = " << sizeof(distribution_threshold));
+  CHECK(sizeof(distribution_threshold) <= 48);
+  static_assert(check_poll_policy<distribution_threshold>());
+#if defined(__cpp_concepts)
+  static_assert(poll_policy<distribution_threshold>);
+#endif
+}
+
+TEST_CASE("distribution_threshold: within a few percent of the hindsight-best fixed threshold") {
+  // Tolerance: the policy learns a histogram (u8 counts, ~256-idle window,
+  // quarter-octave bins) online, so it pays (a) bin resolution: a threshold
+  // on a bin edge up to 25% above the best one, charged on every idle that
+  // outlasts it; (b) estimation noise from the short window; (c) a warm-up
+  // of a few dozen idles at break-even while the allowance builds. DESIGN
+  // asks for ~5%; the measured worst over these families is ~1.1% (bimodal,
+  // B = 50 us: the short mode straddles two 1 us-wide bins), so 3% leaves
+  // room for another seed without hiding a regression.
+  // Where the order of idles carries information (on/off phases, strict
+  // alternation) the policy must beat best-fixed, which cannot see order.
+  for (const trace& t : trace_families()) {
+    const bool ordered = t.name.rfind("bursty", 0) == 0 || t.name.rfind("alternating", 0) == 0;
+    for (duration_ns block : {10 * us, 20 * us, 50 * us, 100 * us}) {
+      const run_result r = run(t.idles, block);
+      const u64 best = best_fixed_cost(t.idles, block);
+      const double vs_best = static_cast<double>(r.ledger.decision_cost_ns) / static_cast<double>(best);
+      const double vs_opt = static_cast<double>(r.ledger.decision_cost_ns) / static_cast<double>(r.ledger.optimal_cost_ns);
+      const double be_vs_opt = static_cast<double>(r.break_even_cost) / static_cast<double>(r.ledger.optimal_cost_ns);
+      const double best_vs_opt = static_cast<double>(best) / static_cast<double>(r.ledger.optimal_cost_ns);
+      MESSAGE(t.name << ", B = " << block / us << " us (CPU-equivalent ns): policy/best-fixed = " << vs_best
+                     << ", policy/OPT = " << vs_opt << ", best-fixed/OPT = " << best_vs_opt
+                     << ", break-even/OPT = " << be_vs_opt);
+      CHECK(vs_best <= 1.03);
+      CHECK(vs_opt <= 2.0);
+      if (ordered) CHECK(vs_best < 0.99);
+    }
+  }
+}
+
+namespace {
+
+__extension__ using wide = unsigned __int128;
+
+// Drives the policy against an idle generator that may look at the budget,
+// and checks the proven bound on every prefix, in exact 128-bit sums.
+template <class NextIdle, class NextBlock>
+wide check_bound_on_every_prefix(size_t idles, NextIdle next_idle, NextBlock next_block, wide* break_even_total = nullptr) {
+  distribution_threshold policy;
+  wide paid = 0, break_even = 0, optimal = 0;
+  size_t violations = 0, over_cap = 0;
+  for (size_t i = 0; i < idles; ++i) {
+    poll_request request;
+    request.block_cost_ns = next_block(i);
+    const duration_ns budget = policy.budget(request);
+    if (budget > policy.budget_cap_ns(request.block_cost_ns)) ++over_cap;
+    const duration_ns y = next_idle(i, budget, request.block_cost_ns);
+    const duration_ns block = request.block_cost_ns;
+    paid += y <= budget ? y : wide{budget} + block;
+    break_even += y <= block ? y : wide{block} * 2;
+    optimal += y < block ? y : block;
+    // sum(paid) <= (1 + 1/16) sum(break-even) <= 2.125 sum(OPT), in Q10 and x16.
+    if (paid * 16 > break_even * 17 || paid * q10_one > optimal * policy.worst_case_ratio_q10()) ++violations;
+    idle_outcome outcome;
+    outcome.idle_ns = y;
+    outcome.budget_ns = budget;
+    outcome.block_cost_ns = block;
+    policy.reflect(outcome);
+  }
+  CHECK(violations == 0);
+  CHECK(over_cap == 0);
+  if (break_even_total) *break_even_total = break_even;
+  return paid;
+}
+
+}  // namespace
+
+TEST_CASE("distribution_threshold: an adversary that ends every idle just past the budget") {
+  // The worst an adaptive adversary can do to a threshold rule: wake 1 ns too
+  // late, every time. Break-even pays 2 OPT per idle here only when the
+  // budget is B; the learned policy must not be driven far below it.
+  for (duration_ns block : {10 * us, 20 * us, 50 * us, 100 * us}) {
+    wide break_even = 0;
+    const wide paid = check_bound_on_every_prefix(
+        20000, [](size_t, duration_ns budget, duration_ns) { return budget + 1; },
+        [block](size_t) { return block; }, &break_even);
+    MESSAGE("just-past-budget adversary, B = " << block / us
+                                               << " us: policy/break-even = " << static_cast<double>(paid) / static_cast<double>(break_even));
+  }
+}
+
+TEST_CASE("distribution_threshold: train on long idles, then betray with 1 ns ones, repeatedly") {
+  // Long phases build a full allowance and a learned T = 0; the short phase
+  // then costs B per 1 ns idle until the allowance is spent. Phases of
+  // varying length so the allowance is caught at every level.
+  for (duration_ns block : {10 * us, 100 * us}) {
+    wide break_even = 0;
+    const wide paid = check_bound_on_every_prefix(
+        30000,
+        [](size_t i, duration_ns, duration_ns) -> duration_ns {
+          const size_t phase = (i / 300) % 3;
+          return phase == 0 ? 5000 * us : (phase == 1 ? 1 : (i % 7 == 0 ? 5000 * us : 1));
+        },
+        [block](size_t) { return block; }, &break_even);
+    MESSAGE("train-and-betray, B = " << block / us
+                                     << " us: policy/break-even = " << static_cast<double>(paid) / static_cast<double>(break_even));
+  }
+}
+
+TEST_CASE("distribution_threshold: random and extreme idles with a block cost that moves") {
+  // 0, 2^63, u64_max, values around the budget and around B; B itself
+  // jumps between 1 ns and 1 s. No UB (run under the sanitizer build), the
+  // bound on every prefix, budgets within budget_cap_ns.
+  splitmix64 rng{42};
+  const duration_ns extremes[] = {0, 1, 1ull << 63, u64_max, 10 * us, 4 * 1000 * 1000 * 1000ull};
+  check_bound_on_every_prefix(
+      50000,
+      [&](size_t, duration_ns budget, duration_ns block) -> duration_ns {
+        switch (rng.next() % 6) {
+          case 0: return extremes[rng.next() % 6];
+          case 1: return budget + (rng.next() % 3);
+          case 2: return budget > 0 ? budget - 1 : 0;
+          case 3: return block + (rng.next() % 3);
+          default: return rng.next() % (2 * block + 1);
+        }
+      },
+      [&](size_t i) -> duration_ns {
+        // Long stretches of one B (so the policy learns), then a jump.
+        const u64 era = splitmix64{i / 500}.next();
+        return era % 8 == 0 ? 1 : 1 + era % (1000 * 1000 * 1000ull);
+      });
+}
+
+TEST_CASE("distribution_threshold: adapts when the distribution flips") {
+  // All-long then all-short: the learned threshold must follow, so cost over
+  // the second phase's last half is OPT's (the idles are polled through).
+  distribution_threshold policy;
+  const duration_ns block = 20 * us;
+  auto step = [&](duration_ns y) {
+    poll_request request;
+    request.block_cost_ns = block;
+    const duration_ns budget = policy.budget(request);
+    idle_outcome outcome;
+    outcome.idle_ns = y;
+    outcome.budget_ns = budget;
+    outcome.block_cost_ns = block;
+    policy.reflect(outcome);
+    return budget;
+  };
+  for (int i = 0; i < 2000; ++i) step(3000 * us);
+  CHECK(step(3000 * us) == 0);  // long idles: block at once
+  for (int i = 0; i < 300; ++i) step(3 * us);
+  u64 late = 0;
+  for (int i = 0; i < 300; ++i) late += step(3 * us) >= 3 * us ? 0 : 1;
+  CHECK(late == 0);
+  // The budget covers the short mode without running on to B.
+  CHECK(step(3 * us) < block);
+}
+
+TEST_CASE("distribution_threshold: reset forgets the histogram and the allowance") {
+  distribution_threshold policy;
+  poll_request request;
+  request.block_cost_ns = 20 * us;
+  const duration_ns fresh = policy.budget(request);
+  CHECK(fresh == request.block_cost_ns);  // nothing learned: break-even
+  for (int i = 0; i < 500; ++i) policy.reflect({3000 * us, policy.budget(request), request.block_cost_ns, {}});
+  CHECK(policy.budget(request) == 0);
+  policy.reset();
+  CHECK(policy.budget(request) == fresh);
+  CHECK(policy.allowance_ns() == 0);
+  CHECK(policy.histogram().total() == 0);
+}
+
+TEST_CASE("distribution_threshold: inside a governor, 64 bytes per CPU, same decisions") {
+  // governor<void, P> predicts from the policy's own histogram instead of
+  // keeping a second history of the same idles.
+  using gov = governor<void, distribution_threshold>;
+  MESSAGE("sizeof(governor<void, distribution_threshold>) = " << sizeof(gov));
+  CHECK(sizeof(gov) <= 64);
+  gov g;
+  distribution_threshold direct;
+  std::mt19937_64 rng(17);
+  std::exponential_distribution<double> d(1.0 / (30.0 * us));
+  u64 mismatches = 0, prediction_mismatches = 0;
+  for (int i = 0; i < 5000; ++i) {
+    const duration_ns y = to_ns(d(rng)) + (i % 4 == 0 ? 1000 * us : 0);
+    const duration_ns block = i < 2500 ? 20 * us : 50 * us;
+    poll_request request;
+    request.block_cost_ns = block;
+    const duration_ns expected = direct.budget(request);
+    const governor_decision decision = g.select(block);
+    mismatches += decision.poll_budget_ns == expected ? 0 : 1;
+    prediction_mismatches += decision.predicted.expected_ns == direct.histogram().predict(no_bound).expected_ns ? 0 : 1;
+    g.reflect(y);
+    direct.reflect({y, expected, block, {}});
+  }
+  CHECK(mismatches == 0);
+  CHECK(prediction_mismatches == 0);
+}
+
+TEST_CASE("distribution_threshold: a next-timer bound at or below B makes the budget B") {
+  distribution_threshold policy;
+  poll_request request;
+  request.block_cost_ns = 20 * us;
+  for (int i = 0; i < 400; ++i) {
+    const duration_ns budget = policy.budget(request);
+    policy.reflect({i % 2 ? 3 * us : 80 * us, budget, request.block_cost_ns, {}});
+  }
+  const duration_ns unbounded = policy.budget(request);
+  CHECK(unbounded < request.block_cost_ns);  // learned: poll past the 3 us mode only
+  request.bound_ns = 2 * us;
+  CHECK(policy.budget(request) == request.block_cost_ns);  // over by B even if the timer is late
+  request.bound_ns = 20 * us;
+  CHECK(policy.budget(request) == request.block_cost_ns);
+  request.bound_ns = 1000 * us;
+  CHECK(policy.budget(request) == unbounded);  // a far timer says nothing
+}
+
+TEST_CASE("distribution_threshold: usable at compile time") {
+  // Idles strictly alternating 2 us / 5 ms at B = 50 us: once the allowance
+  // covers budgets below B, a short idle is followed by "block at once" (a
+  // long one comes next) and a long idle by "poll through the 2 us bin".
+  struct budgets {
+    duration_ns after_short, after_long;
+  };
+  constexpr budgets learned = [] {
+    distribution_threshold policy;
+    poll_request request;
+    request.block_cost_ns = 50000;
+    budgets result{};
+    for (int i = 0; i < 300; ++i) {
+      const duration_ns y = i % 2 ? 2000ull : 5000000ull;
+      const duration_ns budget = policy.budget(request);
+      policy.reflect({y, budget, 50000, {}});
+      (i % 2 ? result.after_short : result.after_long) = policy.budget(request);
+    }
+    return result;
+  }();
+  static_assert(learned.after_short == 0);
+  static_assert(learned.after_long < 50000);
+  CHECK(learned.after_long == histogram_predictor::upper_edge(histogram_predictor::bin_of(2000)));
+}
