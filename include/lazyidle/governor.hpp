@@ -17,6 +17,7 @@
 
 #include "arith.hpp"
 #include "concepts.hpp"
+#include "predictor/histogram.hpp"
 
 namespace lazyidle {
 
@@ -46,6 +47,20 @@ struct predictor_slot<void, Policy> {
   constexpr void reset() {}
 };
 }  // namespace detail
+
+// The predictor to pair with a policy when the caller has no preference:
+// the policy's own history when it keeps one, otherwise a histogram.
+template <class Policy>
+struct default_predictor_for {
+  using type = histogram_predictor;
+};
+template <class Policy>
+  requires requires(const Policy& policy) { policy.histogram(); }
+struct default_predictor_for<Policy> {
+  using type = void;
+};
+template <class Policy>
+using default_predictor_for_t = typename default_predictor_for<Policy>::type;
 
 template <class Predictor, class Policy>
 class governor {
