@@ -82,14 +82,16 @@ class state_table {
   // latency (residency_per_latency_q10 > 0), so selection and the cost
   // lines stay consistent. Returns false for an unknown index.
   constexpr bool update_exit_latency(u32 index, duration_ns measured_ns, u32 residency_per_latency_q10 = 0) {
-    if (index == 0 || index >= count_) return false;
+    // index >= Capacity is implied by count_ <= Capacity; saying it lets
+    // gcc's -Warray-bounds see it too.
+    if (index == 0 || index >= count_ || index >= Capacity) return false;
     states_[index].exit_latency_ns = measured_ns;
     if (residency_per_latency_q10 != 0) {
       duration_ns residency = scale_q10(measured_ns, residency_per_latency_q10);
       // Keep the table ordered: a residency may not undercut a shallower
       // state's or overtake a deeper one's.
       residency = max_of(residency, states_[index - 1].target_residency_ns);
-      if (index + 1 < count_) residency = min_of(residency, states_[index + 1].target_residency_ns);
+      if (index + 1 < count_ && index + 1 < Capacity) residency = min_of(residency, states_[index + 1].target_residency_ns);
       states_[index].target_residency_ns = residency;
       recompute_overheads();
     }

@@ -1,0 +1,44 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only OR MIT
+# lazyidle-sim command-line contract (ctest sim_cli):
+#   bad input -> "FILE:LINE: reason" on stderr, exit 2, nothing on stdout;
+#   good input -> tables / JSON with the documented shape.
+set -u
+sim=$1
+data=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+printf '100\n200\nnot-a-number\n' > "$tmp/bad.trace"
+"$sim" "$data/sample-plain.trace" "$tmp/bad.trace" > "$tmp/out" 2> "$tmp/err"
+[ $? -eq 2 ] || fail "bad input: expected exit 2"
+[ -s "$tmp/out" ] && fail "bad input: partial output on stdout"
+grep -q "^$tmp/bad.trace:3: " "$tmp/err" || fail "bad input: no FILE:LINE in: $(cat "$tmp/err")"
+
+"$sim" --no-such-flag > "$tmp/out" 2>/dev/null
+[ $? -eq 2 ] || fail "unknown flag: expected exit 2"
+"$sim" > /dev/null 2>&1
+[ $? -eq 2 ] || fail "no input: expected exit 2"
+
+"$sim" --json --events 2000 --generate bimodal "$data/sample-columns.trace.gz" > "$tmp/out" || fail "json run failed"
+python3 - "$tmp/out" <<'PY' || fail "json shape"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert list(d.keys()) == ["traces"]
+assert len(d["traces"]) == 2
+names = [p["name"] for p in d["traces"][0]["policies"]]
+for n in ["opt", "best_fixed", "break_even", "randomized", "menu", "teo", "ladder", "haltpoll",
+          "kvm", "kvm_shrink2", "haltpoll_kvm", "lazyidle"]:
+    assert n in names, n
+for t in d["traces"]:
+    for p in t["policies"]:
+        assert p["cost_ratio"] >= 1.0 - 1e-9, (t["name"], p)
+    assert [p for p in t["policies"] if p["name"] == "opt"][0]["cost_ratio"] == 1.0
+PY
+
+"$sim" --sweep --events 2000 --generate adversary --policies opt,break_even --plot "$tmp/p.svg" > "$tmp/out" || fail "sweep run failed"
+for b in 10.0 20.0 50.0 100.0; do grep -q "at B = $b us" "$tmp/out" || fail "sweep: no B = $b"; done
+grep -q "^break_even  *2.000" "$tmp/out" || fail "sweep: break_even is not 2.000 on the adversary"
+grep -q "<svg" "$tmp/p.svg" || fail "plot: no SVG"
+echo "sim_cli: ok"

@@ -1,0 +1,9 @@
+# SPDX-License-Identifier: GPL-2.0-only OR MIT
+# Optional test groups, each owned by its directory; included from tests/CMakeLists.txt.
+if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/model/CMakeLists.txt)
+  add_subdirectory(model)
+endif()
+# lazyidle-sim and trace-parser tests, trace-parser fuzzer (owned by bench/sim).
+if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/sim.cmake)
+  include(${CMAKE_CURRENT_SOURCE_DIR}/sim.cmake)
+endif()
