@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR MIT */
+/*
+ * The only seam between the kernel C glue (which includes kernel headers and
+ * nothing of the core) and the C++ glue (which includes the core and nothing
+ * of the kernel). Plain C types only, so both languages read the same layout;
+ * lazyidle_core.cpp static_asserts that the core's objects fit the blobs.
+ */
+#ifndef LAZYIDLE_SHIM_CORE_H
+#define LAZYIDLE_SHIM_CORE_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LAZYIDLE_NO_BOUND (~0ULL)
+
+/*
+ * Opaque storage for one lazyidle::default_governor. 64 bytes is the core's
+ * size goal; the C++ side refuses to compile if the default outgrows it.
+ */
+#define LAZYIDLE_GOV_WORDS 8
+struct lazyidle_gov_blob {
+	unsigned long long words[LAZYIDLE_GOV_WORDS];
+};
+
+/* A blob with the kind it holds and the knob generation it was built for. */
+struct lazyidle_gov_slot {
+	struct lazyidle_gov_blob blob;
+	unsigned int kind;
+	unsigned int generation;	/* 0 = never initialised */
+};
+
+/* Same fields, order and meaning as lazyidle::cost_ledger (cost.hpp). */
+struct lazyidle_ledger {
+	unsigned long long decision_cost_ns;
+	unsigned long long optimal_cost_ns;
+	unsigned long long idles;
+	unsigned long long polled_wakeups;
+	unsigned long long poll_ns;
+};
+
+struct lazyidle_decision {
+	unsigned long long poll_budget_ns;
+	unsigned long long expected_ns;
+	unsigned int confidence_q10;
+	unsigned int lambda_q10;	/* current trust, 1024 when not applicable */
+};
+
+/*
+ * Which governor a blob holds. The C side keeps the kind next to the blob
+ * and re-initialises the blob when the policy knob changes it.
+ */
+enum lazyidle_gov_kind {
+	LAZYIDLE_GOV_DEFAULT = 0,	/* lazyidle::default_governor */
+	LAZYIDLE_GOV_AUGMENTED = 1,	/* last value + prediction_augmented (lambda) */
+};
+
+/* lambda bounds in Q10 (1024 = 1.0); only the augmented kind uses them. */
+void lazyidle_core_gov_init(struct lazyidle_gov_blob *gov, unsigned int kind,
+			    unsigned int lambda_min_q10,
+			    unsigned int lambda_max_q10);
+void lazyidle_core_select(struct lazyidle_gov_blob *gov, unsigned int kind,
+			  unsigned long long block_cost_ns,
+			  unsigned long long bound_ns,
+			  struct lazyidle_decision *out);
+void lazyidle_core_reflect(struct lazyidle_gov_blob *gov, unsigned int kind,
+			   unsigned long long idle_ns);
+/* The governor's proven worst case sum(cost)/sum(OPT), per-mille. */
+unsigned int lazyidle_core_worst_case_permille(const struct lazyidle_gov_blob *gov,
+					       unsigned int kind);
+
+void lazyidle_core_ledger_add(struct lazyidle_ledger *ledger,
+			      unsigned long long idle_ns,
+			      unsigned long long budget_ns,
+			      unsigned long long block_cost_ns);
+unsigned long long
+lazyidle_core_ledger_ratio_permille(const struct lazyidle_ledger *ledger);
+
+/* arith.hpp helpers, so C and C++ round the same way. */
+unsigned long long lazyidle_core_ewma(unsigned long long average,
+				      unsigned long long sample,
+				      unsigned int shift);
+unsigned long long lazyidle_core_mul_div(unsigned long long a,
+					 unsigned long long b,
+					 unsigned long long c);
+
+/*
+ * One step of a streaming median estimate (frugal median with a step of
+ * 1/16 of the estimate): the typical trap cost, robust against the
+ * millisecond outliers a busy host adds to a few wakeups.
+ */
+unsigned long long lazyidle_core_median_step(unsigned long long estimate,
+					     unsigned long long sample);
+
+/* Names of a kind's predictor and policy, for debugfs. */
+const char *lazyidle_core_predictor_name(unsigned int kind);
+const char *lazyidle_core_policy_name(unsigned int kind);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,620 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * lazyidle: a paravirtual C-state cpuidle driver whose single state decides
+ * by itself, per idle period, between "stay in guest" (poll with
+ * TIF_POLLING_NRFLAG set, so a waker writes a flag instead of sending an IPI
+ * that would trap) and "trap to host" (HLT). The decision is the lazyidle
+ * core's default governor (C++, lazyidle_core.cpp); this file is the kernel
+ * side: the cpuidle driver, the trap-cost calibration, steal awareness,
+ * module parameters and debugfs.
+ *
+ * Why one self-governing state and not POLL + HALT (docs/guest-shim.md):
+ * a module cannot register a governor, so with two states Debian's menu
+ * would choose and the core could only nudge it through residencies that are
+ * shared by all CPUs. With one state menu has nothing to choose (it returns
+ * state 0 and stops the tick) and the core decides inside ->enter().
+ *
+ * The talk's "???" (exit latency of trap to host) is measured: after a halt
+ * that the next hrtimer should have ended, the wake lateness against
+ * dev->next_hrtimer is the price of the trap round trip as this guest sees
+ * it. Its per-CPU running median is the block cost B given to the governor, is shown in
+ * debugfs, and is published as the state's exit latency/target residency.
+ *
+ * ->enter() runs with interrupts off and RCU not watching: no printk, no
+ * locks, no tracing (everything it calls is notrace or inline).
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/cpu.h>
+#include <linux/cpuhotplug.h>
+#include <linux/cpuidle.h>
+#include <linux/cpuidle_haltpoll.h>
+#include <linux/debugfs.h>
+#include <linux/kvm_para.h>
+#include <linux/log2.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/percpu.h>
+#include <linux/sched/clock.h>
+#include <linux/sched/idle.h>
+#include <linux/seq_file.h>
+#include <linux/timekeeping.h>
+#include <linux/workqueue.h>
+#include <asm/cpufeature.h>
+#include <asm/io.h>
+#include <asm/irqflags.h>
+#include <asm/msr.h>
+
+#include "lazyidle_core.h"
+#include "lazyidle_internal.h"
+
+/* ---- knobs --------------------------------------------------------------- */
+
+/*
+ * Every knob carries its range; a write outside it fails with -EINVAL and
+ * the old value stays, so a typo cannot switch polling off or pin a CPU.
+ */
+struct lazyidle_knob lazyidle_poll_limit_ns = { 200000, 0, 10000000 };
+struct lazyidle_knob lazyidle_block_cost_ns = { 20000, 100, 10000000 };
+struct lazyidle_knob lazyidle_calib_shift = { 3, 1, 10 };
+struct lazyidle_knob lazyidle_calib_max_ns = { 2000000, 1000, 100000000 };
+static struct lazyidle_knob lazyidle_calibrate = { 1, 0, 1 };
+/*
+ * B = w * measured wake lateness. w defaults to 2: in message passing the
+ * latency a halt adds sits on the critical path of both ends (our reply is
+ * late, so the partner's next idle is long too). With w = 1 two vCPUs in a
+ * ping-pong can settle in "both halt": each then sees idles of about one
+ * wake lateness plus the partner's work, just above B, so halting looks
+ * right to both. Measured under TCG: w = 1 caught 0-999 of 1000 ping-pong
+ * wakeups by polling depending on where it started; see docs/guest-shim.md.
+ */
+static struct lazyidle_knob lazyidle_latency_weight_pct = { 200, 0, 1000 };
+static struct lazyidle_knob lazyidle_steal_stop_permille = { 500, 0, 1000 };
+struct lazyidle_knob lazyidle_lambda_min_permille = { 500, 1, 1000 };
+struct lazyidle_knob lazyidle_lambda_max_permille = { 1000, 1, 1000 };
+int lazyidle_policy = LAZYIDLE_POLICY_CORE;
+unsigned int lazyidle_gov_generation = 1;
+
+static void lazyidle_bump_generation(void)
+{
+	unsigned int next = READ_ONCE(lazyidle_gov_generation) + 1;
+
+	/* 0 marks a never-built slot; skip it on wrap-around. */
+	WRITE_ONCE(lazyidle_gov_generation, next ? next : 1);
+}
+
+static int lazyidle_knob_set(const char *val, const struct kernel_param *kp)
+{
+	struct lazyidle_knob *knob = kp->arg;
+	u64 value;
+
+	if (kstrtoull(val, 0, &value))
+		return -EINVAL;
+	if (value < knob->min || value > knob->max)
+		return -EINVAL;
+	WRITE_ONCE(knob->value, value);
+	return 0;
+}
+
+static int lazyidle_knob_show(char *buffer, const struct kernel_param *kp)
+{
+	const struct lazyidle_knob *knob = kp->arg;
+
+	return sysfs_emit(buffer, "%llu\n", READ_ONCE(knob->value));
+}
+
+static const struct kernel_param_ops lazyidle_knob_ops = {
+	.set = lazyidle_knob_set,
+	.get = lazyidle_knob_show,
+};
+
+/*
+ * lambda_min <= lambda_max is part of the range: a write that would cross
+ * the other bound is refused like any out-of-range value. Parameters are
+ * set under the module's param lock, so the pair cannot race with itself.
+ */
+static int lazyidle_lambda_set(const char *val, const struct kernel_param *kp)
+{
+	struct lazyidle_knob *knob = kp->arg;
+	u64 value;
+
+	if (kstrtoull(val, 0, &value) || value < knob->min || value > knob->max)
+		return -EINVAL;
+	if (knob == &lazyidle_lambda_min_permille &&
+	    value > READ_ONCE(lazyidle_lambda_max_permille.value))
+		return -EINVAL;
+	if (knob == &lazyidle_lambda_max_permille &&
+	    value < READ_ONCE(lazyidle_lambda_min_permille.value))
+		return -EINVAL;
+	WRITE_ONCE(knob->value, value);
+	lazyidle_bump_generation();
+	return 0;
+}
+
+static const struct kernel_param_ops lazyidle_lambda_ops = {
+	.set = lazyidle_lambda_set,
+	.get = lazyidle_knob_show,
+};
+
+static const char *const lazyidle_policy_names[] = {
+	[LAZYIDLE_POLICY_CORE] = "core",
+	[LAZYIDLE_POLICY_HALT] = "halt",
+	[LAZYIDLE_POLICY_POLL] = "poll",
+	[LAZYIDLE_POLICY_AUGMENTED] = "augmented",
+};
+
+static int lazyidle_policy_set(const char *val, const struct kernel_param *kp)
+{
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(lazyidle_policy_names); i++) {
+		if (sysfs_streq(val, lazyidle_policy_names[i])) {
+			WRITE_ONCE(lazyidle_policy, i);
+			lazyidle_bump_generation();
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static int lazyidle_policy_show(char *buffer, const struct kernel_param *kp)
+{
+	return sysfs_emit(buffer, "%s\n",
+			  lazyidle_policy_names[READ_ONCE(lazyidle_policy)]);
+}
+
+static const struct kernel_param_ops lazyidle_policy_ops = {
+	.set = lazyidle_policy_set,
+	.get = lazyidle_policy_show,
+};
+
+module_param_cb(policy, &lazyidle_policy_ops, NULL, 0644);
+MODULE_PARM_DESC(policy, "core (library default governor), augmented (prediction-augmented break-even, lambda_*), halt (never poll), poll (always poll up to guest_halt_poll_ns)");
+module_param_cb(lambda_min_permille, &lazyidle_lambda_ops, &lazyidle_lambda_min_permille, 0644);
+MODULE_PARM_DESC(lambda_min_permille, "policy=augmented: most trust in the predictor, worst case 1 + 1000/lambda_min [1, lambda_max_permille]");
+module_param_cb(lambda_max_permille, &lazyidle_lambda_ops, &lazyidle_lambda_max_permille, 0644);
+MODULE_PARM_DESC(lambda_max_permille, "policy=augmented: least trust (1000 = break-even) [lambda_min_permille, 1000]");
+/* Same meaning as cpuidle-haltpoll's knob: the most a CPU may poll. */
+module_param_cb(guest_halt_poll_ns, &lazyidle_knob_ops, &lazyidle_poll_limit_ns, 0644);
+MODULE_PARM_DESC(guest_halt_poll_ns, "upper bound of one poll budget, ns [0, 10000000]");
+module_param_cb(block_cost_ns, &lazyidle_knob_ops, &lazyidle_block_cost_ns, 0644);
+MODULE_PARM_DESC(block_cost_ns, "block cost B before the first calibration sample, or always with calibrate=0, ns [100, 10000000]");
+module_param_cb(calibrate, &lazyidle_knob_ops, &lazyidle_calibrate, 0644);
+MODULE_PARM_DESC(calibrate, "1: B is the measured wake lateness of halts; 0: B is block_cost_ns");
+module_param_cb(latency_weight_pct, &lazyidle_knob_ops, &lazyidle_latency_weight_pct, 0644);
+MODULE_PARM_DESC(latency_weight_pct, "w: B = w/100 * measured wake lateness [0, 1000], default 200");
+module_param_cb(calib_shift, &lazyidle_knob_ops, &lazyidle_calib_shift, 0644);
+MODULE_PARM_DESC(calib_shift, "EWMA weight 1/2^shift of a new steal or mean-lateness sample [1, 10]");
+module_param_cb(calib_max_ns, &lazyidle_knob_ops, &lazyidle_calib_max_ns, 0644);
+MODULE_PARM_DESC(calib_max_ns, "lateness samples above this are outliers and ignored, ns [1000, 100000000]");
+module_param_cb(steal_stop_permille, &lazyidle_knob_ops, &lazyidle_steal_stop_permille, 0644);
+MODULE_PARM_DESC(steal_stop_permille, "stop polling when this share of halt time is stolen by the host [0, 1000]");
+
+static bool force;
+module_param(force, bool, 0444);
+MODULE_PARM_DESC(force, "register even when not running under a hypervisor");
+
+/* ---- per-CPU state --------------------------------------------------------- */
+
+/*
+ * Written only by its own CPU (from ->enter() or its hotplug callback);
+ * debugfs readers on other CPUs may see a torn set of counters but never a
+ * torn u64 on x86-64, which is good enough for statistics.
+ */
+struct lazyidle_cpu {
+	struct lazyidle_gov_slot gov;
+	struct lazyidle_ledger ledger;
+	u64 entries;
+	u64 poll_hits;
+	u64 halts;
+	u64 poll_ns;
+	u64 halt_ns;
+	u64 last_budget_ns;
+	u64 last_expected_ns;
+	u64 last_block_cost_ns;
+	u32 last_confidence_q10;
+	u32 last_lambda_q10;
+	u64 calibrated_cost_ns;	/* running median of halt wake lateness, 0 = none yet */
+	u64 lateness_mean_ns;	/* EWMA of the same samples, outliers included */
+	u64 calib_samples;
+	u64 last_lateness_ns;
+	u32 lateness_log2[24];	/* histogram of samples, bucket = floor(log2 ns) */
+	u64 steal_q10;		/* EWMA of the stolen share of a halt, Q10 */
+	u64 steal_total_ns;
+	u64 steal_stops;	/* decisions where steal switched polling off */
+	struct kvm_steal_time *steal_area;
+};
+
+static DEFINE_PER_CPU_ALIGNED(struct lazyidle_cpu, lazyidle_cpus);
+
+/* Test hook: steal pretended per halt, for guests without KVM steal time. */
+static u64 lazyidle_inject_steal_ns;
+
+/* Check the clock (and so the budget) every this many pause instructions. */
+#define LAZYIDLE_RELAX_COUNT 32
+
+/* Same version protocol as kvm_steal_clock(): odd = host is mid-update. */
+static __always_inline u64 lazyidle_read_steal(const struct kvm_steal_time *st)
+{
+	u32 version;
+	u64 steal;
+
+	if (!st)
+		return 0;
+	do {
+		version = READ_ONCE(st->version);
+		virt_rmb(); /* version before steal, as the host writes them */
+		steal = READ_ONCE(st->steal);
+		virt_rmb(); /* steal before the re-read of version */
+	} while ((version & 1) || version != READ_ONCE(st->version));
+	return steal;
+}
+
+static __always_inline u64 lazyidle_block_cost(const struct lazyidle_cpu *c)
+{
+	if (lazyidle_knob_get(&lazyidle_calibrate) && c->calib_samples)
+		return c->calibrated_cost_ns ?
+			max_t(u64, c->calibrated_cost_ns *
+			      lazyidle_knob_get(&lazyidle_latency_weight_pct) / 100, 1) : 1;
+	return lazyidle_knob_get(&lazyidle_block_cost_ns);
+}
+
+/*
+ * Polling burns CPU the host may need (the talk's first risk): while the
+ * host is taking time away from this vCPU, shrink the budget by the stolen
+ * share, and stop polling altogether above steal_stop_permille.
+ */
+static __always_inline u64 lazyidle_steal_budget(struct lazyidle_cpu *c, u64 budget)
+{
+	u64 stop_q10 = lazyidle_knob_get(&lazyidle_steal_stop_permille) * 1024 / 1000;
+
+	if (!c->steal_q10)
+		return budget;
+	if (c->steal_q10 >= stop_q10) {
+		c->steal_stops++;
+		return 0;
+	}
+	return lazyidle_core_mul_div(budget, 1024 - c->steal_q10, 1024);
+}
+
+static noinline notrace int lazyidle_enter(struct cpuidle_device *dev,
+				  struct cpuidle_driver *drv, int index)
+{
+	struct lazyidle_cpu *c = this_cpu_ptr(&lazyidle_cpus);
+	struct lazyidle_decision decision;
+	u64 start, poll_end, end, idle_ns, mono_start, next, bound, cost, budget;
+	u64 halt_mono = 0, steal_before = 0;
+	bool halted = false;
+
+	start = local_clock();
+	mono_start = ktime_get_mono_fast_ns();
+	next = (u64)READ_ONCE(dev->next_hrtimer);
+	if (!next)
+		bound = LAZYIDLE_NO_BOUND;
+	else
+		bound = next > mono_start ? next - mono_start : 0;
+
+	cost = lazyidle_block_cost(c);
+	lazyidle_gov_refresh(&c->gov);
+	lazyidle_core_select(&c->gov.blob, c->gov.kind, cost, bound, &decision);
+	budget = lazyidle_steal_budget(c, lazyidle_policy_budget(decision.poll_budget_ns));
+
+	if (budget) {
+		local_irq_enable();
+		if (!current_set_polling_and_test()) {
+			unsigned int loops = 0;
+
+			while (!need_resched()) {
+				cpu_relax();
+				if (++loops < LAZYIDLE_RELAX_COUNT)
+					continue;
+				loops = 0;
+				if (local_clock() - start >= budget)
+					break;
+			}
+		}
+		local_irq_disable();
+	}
+	poll_end = local_clock();
+
+	if (current_clr_polling_and_test()) {
+		local_irq_enable();
+	} else {
+		halt_mono = ktime_get_mono_fast_ns();
+		steal_before = lazyidle_read_steal(c->steal_area);
+		/* sti; hlt: returns with interrupts on, after the waking handler ran. */
+		safe_halt();
+		halted = true;
+	}
+	end = local_clock();
+	idle_ns = end - start;
+
+	if (halted) {
+		u64 wake_mono = ktime_get_mono_fast_ns();
+		u64 steal = lazyidle_read_steal(c->steal_area) - steal_before +
+			    READ_ONCE(lazyidle_inject_steal_ns);
+		u32 shift = lazyidle_knob_get(&lazyidle_calib_shift);
+		u64 share_q10;
+
+		/*
+		 * Only a halt that the next timer should have ended is a clean
+		 * sample: the timer must lie after the halt began (not spent
+		 * while polling) and have passed by the wakeup; anything that
+		 * woke the CPU earlier says nothing about the trap cost.
+		 */
+		if (next && next > halt_mono && wake_mono >= next) {
+			u64 lateness = wake_mono - next;
+
+			if (lateness <= lazyidle_knob_get(&lazyidle_calib_max_ns)) {
+				c->calibrated_cost_ns = c->calib_samples ?
+					lazyidle_core_median_step(c->calibrated_cost_ns, lateness) :
+					lateness;
+				c->lateness_mean_ns = c->calib_samples ?
+					lazyidle_core_ewma(c->lateness_mean_ns, lateness, shift) :
+					lateness;
+				c->calib_samples++;
+				c->last_lateness_ns = lateness;
+				c->lateness_log2[min_t(u32, lateness ? ilog2(lateness) : 0, 23)]++;
+			}
+		}
+		share_q10 = idle_ns ? min_t(u64, lazyidle_core_mul_div(steal, 1024, idle_ns), 1024) : 0;
+		c->steal_total_ns += steal;
+		c->steal_q10 = lazyidle_core_ewma(c->steal_q10, share_q10, shift);
+		/* An integer EWMA stalls below 2^shift; no steal means none. */
+		if (!share_q10 && c->steal_q10 < (1u << shift))
+			c->steal_q10 = 0;
+		c->halts++;
+		c->poll_ns += poll_end - start;
+		c->halt_ns += end - poll_end;
+	} else {
+		c->poll_hits++;
+		c->poll_ns += idle_ns;
+	}
+	c->entries++;
+	c->last_budget_ns = budget;
+	c->last_expected_ns = decision.expected_ns;
+	c->last_confidence_q10 = decision.confidence_q10;
+	c->last_lambda_q10 = decision.lambda_q10;
+	c->last_block_cost_ns = cost;
+
+	lazyidle_core_reflect(&c->gov.blob, c->gov.kind, idle_ns);
+	/*
+	 * A wakeup caught by polling cost its own length however the clock
+	 * check overshot the budget; account it as such.
+	 */
+	lazyidle_core_ledger_add(&c->ledger, idle_ns,
+				 halted ? budget : max(budget, idle_ns), cost);
+	return index;
+}
+
+static struct cpuidle_driver lazyidle_driver = {
+	.name = "lazyidle",
+	/* No .owner: it would pin the module and make rmmod fail forever. */
+	.states = {
+		{
+			.name = "LAZYIDLE",
+			.desc = "poll core budget, then HLT",
+			/* Placeholders until the first calibration is published. */
+			.exit_latency = 1,
+			.target_residency = 1,
+			.enter = lazyidle_enter,
+		},
+	},
+	.state_count = 1,
+	.safe_state_index = 0,
+};
+
+/* ---- publishing the calibrated trap cost ---------------------------------- */
+
+/*
+ * drv->states is shared by all CPUs on x86, so it gets the largest per-CPU
+ * calibration (the conservative exit latency); the per-CPU values live in
+ * debugfs. Against polling, halting pays off once the idle exceeds B, so B
+ * is also the state's target residency.
+ */
+static void lazyidle_publish(struct work_struct *work);
+static DECLARE_DELAYED_WORK(lazyidle_publish_work, lazyidle_publish);
+
+static void lazyidle_publish(struct work_struct *work)
+{
+	struct cpuidle_state *state = &lazyidle_driver.states[0];
+	u64 worst = 0;
+	int cpu;
+
+	for_each_online_cpu(cpu) {
+		const struct lazyidle_cpu *c = per_cpu_ptr(&lazyidle_cpus, cpu);
+
+		if (READ_ONCE(c->calib_samples))
+			worst = max(worst, READ_ONCE(c->calibrated_cost_ns));
+	}
+	if (worst) {
+		WRITE_ONCE(state->exit_latency_ns, worst);
+		WRITE_ONCE(state->target_residency_ns, worst);
+		WRITE_ONCE(state->exit_latency, max_t(u64, div_u64(worst, NSEC_PER_USEC), 1));
+		WRITE_ONCE(state->target_residency, max_t(u64, div_u64(worst, NSEC_PER_USEC), 1));
+	}
+	schedule_delayed_work(&lazyidle_publish_work, HZ);
+}
+
+/* ---- CPU hotplug ------------------------------------------------------------ */
+
+static bool lazyidle_kvm;
+static enum cpuhp_state lazyidle_hp_state;
+
+/*
+ * kvm_para_has_feature() calls kvm_arch_para_features(), which vmlinux does
+ * not export; read the KVM feature leaf the same way ourselves.
+ */
+static bool lazyidle_kvm_has_feature(unsigned int feature)
+{
+	unsigned int base, eax, signature[3];
+
+	for (base = 0x40000000; base < 0x40010000; base += 0x100) {
+		cpuid(base, &eax, &signature[0], &signature[1], &signature[2]);
+		if (!memcmp(signature, "KVMKVMKVM\0\0\0", 12))
+			return cpuid_eax(base | KVM_CPUID_FEATURES) & (1u << feature);
+	}
+	return false;
+}
+
+/* Runs on @cpu itself, so the MSR read and the statistics reset are local. */
+static int lazyidle_cpu_online(unsigned int cpu)
+{
+	struct lazyidle_cpu *c = per_cpu_ptr(&lazyidle_cpus, cpu);
+	u64 msr;
+
+	c->gov.generation = 0;	/* rebuilt at this CPU's next idle */
+	c->steal_area = NULL;
+	if (lazyidle_kvm && lazyidle_kvm_has_feature(KVM_FEATURE_STEAL_TIME) &&
+	    !rdmsrl_safe(MSR_KVM_STEAL_TIME, &msr) && (msr & KVM_MSR_ENABLED))
+		c->steal_area = phys_to_virt(msr & KVM_STEAL_VALID_BITS);
+	/* Host halt polling on top of ours would poll twice. */
+	if (lazyidle_kvm)
+		arch_haltpoll_enable(cpu);
+	return 0;
+}
+
+static int lazyidle_cpu_offline(unsigned int cpu)
+{
+	struct lazyidle_cpu *c = per_cpu_ptr(&lazyidle_cpus, cpu);
+
+	if (lazyidle_kvm)
+		arch_haltpoll_disable(cpu);
+	c->steal_area = NULL;
+	return 0;
+}
+
+/* ---- debugfs ------------------------------------------------------------------ */
+
+static struct dentry *lazyidle_debugfs;
+
+static int lazyidle_stats_show(struct seq_file *m, void *unused)
+{
+	int cpu = (long)m->private;
+	const struct lazyidle_cpu *c = per_cpu_ptr(&lazyidle_cpus, cpu);
+	struct lazyidle_ledger ledger = c->ledger;
+	int i;
+
+	seq_printf(m, "cpu %d\n", cpu);
+	seq_printf(m, "entries %llu\n", READ_ONCE(c->entries));
+	seq_printf(m, "poll_hits %llu\n", READ_ONCE(c->poll_hits));
+	seq_printf(m, "halts %llu\n", READ_ONCE(c->halts));
+	seq_printf(m, "poll_ns %llu\n", READ_ONCE(c->poll_ns));
+	seq_printf(m, "halt_ns %llu\n", READ_ONCE(c->halt_ns));
+	seq_printf(m, "budget_ns %llu\n", READ_ONCE(c->last_budget_ns));
+	seq_printf(m, "predicted_ns %llu\n", READ_ONCE(c->last_expected_ns));
+	seq_printf(m, "confidence_q10 %u\n", READ_ONCE(c->last_confidence_q10));
+	seq_printf(m, "governor %s+%s\n", lazyidle_core_predictor_name(c->gov.kind),
+		   lazyidle_core_policy_name(c->gov.kind));
+	seq_printf(m, "lambda_q10 %u\n", READ_ONCE(c->last_lambda_q10));
+	seq_printf(m, "block_cost_ns %llu\n", READ_ONCE(c->last_block_cost_ns));
+	seq_printf(m, "calibrated_cost_ns %llu\n", READ_ONCE(c->calibrated_cost_ns));
+	seq_printf(m, "lateness_mean_ns %llu\n", READ_ONCE(c->lateness_mean_ns));
+	seq_printf(m, "calib_samples %llu\n", READ_ONCE(c->calib_samples));
+	seq_printf(m, "last_lateness_ns %llu\n", READ_ONCE(c->last_lateness_ns));
+	for (i = 0; i < ARRAY_SIZE(c->lateness_log2); i++)
+		if (READ_ONCE(c->lateness_log2[i]))
+			seq_printf(m, "lateness_log2_%d %u\n", i, READ_ONCE(c->lateness_log2[i]));
+	seq_printf(m, "steal_q10 %llu\n", READ_ONCE(c->steal_q10));
+	seq_printf(m, "steal_total_ns %llu\n", READ_ONCE(c->steal_total_ns));
+	seq_printf(m, "steal_stops %llu\n", READ_ONCE(c->steal_stops));
+	seq_printf(m, "steal_source %s\n", c->steal_area ? "kvm" : "none");
+	/* DESIGN §3 cost model; B in ns of added wake latency (w = 1). */
+	seq_printf(m, "ledger_idles %llu\n", ledger.idles);
+	seq_printf(m, "ledger_polled_wakeups %llu\n", ledger.polled_wakeups);
+	seq_printf(m, "ledger_cost_ns %llu\n", ledger.decision_cost_ns);
+	seq_printf(m, "ledger_opt_ns %llu\n", ledger.optimal_cost_ns);
+	seq_printf(m, "ratio_permille %llu\n", lazyidle_core_ledger_ratio_permille(&ledger));
+	seq_printf(m, "worst_case_permille %u\n",
+		   lazyidle_core_worst_case_permille(&c->gov.blob, c->gov.kind));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(lazyidle_stats);
+
+static int lazyidle_governor_show(struct seq_file *m, void *unused)
+{
+	unsigned int kind = lazyidle_policy_kind();
+
+	seq_printf(m, "predictor %s\npolicy %s\ncost_currency wake_latency_ns\n",
+		   lazyidle_core_predictor_name(kind), lazyidle_core_policy_name(kind));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(lazyidle_governor);
+
+static void lazyidle_debugfs_init(void)
+{
+	char name[16];
+	int cpu;
+
+	lazyidle_debugfs = debugfs_create_dir("lazyidle", NULL);
+	debugfs_create_u64("inject_steal_ns", 0644, lazyidle_debugfs,
+			   &lazyidle_inject_steal_ns);
+	debugfs_create_file("governor", 0444, lazyidle_debugfs, NULL,
+			    &lazyidle_governor_fops);
+	for_each_possible_cpu(cpu) {
+		struct dentry *dir;
+
+		snprintf(name, sizeof(name), "cpu%d", cpu);
+		dir = debugfs_create_dir(name, lazyidle_debugfs);
+		debugfs_create_file("stats", 0444, dir, (void *)(long)cpu,
+				    &lazyidle_stats_fops);
+	}
+}
+
+/* ---- module ------------------------------------------------------------------- */
+
+static int __init lazyidle_init(void)
+{
+	struct cpuidle_driver *existing;
+	int cpu, ret;
+
+	if (!force && !boot_cpu_has(X86_FEATURE_HYPERVISOR)) {
+		pr_info("not a hypervisor guest; load with force=1 to use anyway\n");
+		return -ENODEV;
+	}
+	existing = cpuidle_get_driver();
+	if (existing) {
+		pr_info("cpuidle driver %s already registered\n", existing->name);
+		return -EBUSY;
+	}
+	lazyidle_kvm = kvm_para_available();
+
+	/* A never-onlined CPU still gets a valid governor. */
+	for_each_possible_cpu(cpu) {
+		struct lazyidle_cpu *c = per_cpu_ptr(&lazyidle_cpus, cpu);
+
+		memset(c, 0, sizeof(*c));
+	}
+
+	ret = cpuhp_setup_state(CPUHP_AP_ONLINE_DYN, "cpuidle/lazyidle:online",
+				lazyidle_cpu_online, lazyidle_cpu_offline);
+	if (ret < 0)
+		return ret;
+	lazyidle_hp_state = ret;
+
+	ret = cpuidle_register(&lazyidle_driver, NULL);
+	if (ret) {
+		cpuhp_remove_state(lazyidle_hp_state);
+		return ret;
+	}
+	lazyidle_debugfs_init();
+	schedule_delayed_work(&lazyidle_publish_work, HZ);
+	pr_info("registered (%s+%s, kvm %s)\n",
+		lazyidle_core_predictor_name(lazyidle_policy_kind()),
+		lazyidle_core_policy_name(lazyidle_policy_kind()), lazyidle_kvm ? "yes" : "no");
+	return 0;
+}
+
+static void __exit lazyidle_exit(void)
+{
+	cancel_delayed_work_sync(&lazyidle_publish_work);
+	debugfs_remove_recursive(lazyidle_debugfs);
+	/* Waits until no CPU can be inside lazyidle_enter() any more. */
+	cpuidle_unregister(&lazyidle_driver);
+	cpuhp_remove_state(lazyidle_hp_state);
+}
+
+module_init(lazyidle_init);
+module_exit(lazyidle_exit);
+MODULE_DESCRIPTION("lazyidle: paravirtual C-state cpuidle driver with a measured trap cost");
+MODULE_LICENSE("GPL");
