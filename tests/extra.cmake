@@ -7,3 +7,7 @@ endif()
 if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/sim.cmake)
   include(${CMAKE_CURRENT_SOURCE_DIR}/sim.cmake)
 endif()
+# The upstream C port against the C++ core (owned by shim/guest/upstream).
+if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/upstream.cmake)
+  include(${CMAKE_CURRENT_SOURCE_DIR}/upstream.cmake)
+endif()

@@ -41,6 +41,8 @@ void select_and_reflect(benchmark::State& state) {
   BENCHMARK_TEMPLATE(select_and_reflect, __VA_ARGS__)->Name(label)
 
 LAZYIDLE_BENCH_GOVERNOR("default", lazyidle::default_governor);
+LAZYIDLE_BENCH_GOVERNOR("void+distribution_threshold",
+                        lazyidle::governor<void, lazyidle::distribution_threshold>);
 LAZYIDLE_BENCH_GOVERNOR("last_value+break_even", lazyidle::governor<lazyidle::last_value_predictor, lazyidle::break_even>);
 
 BENCHMARK_MAIN();

@@ -381,3 +381,67 @@ TEST_CASE("distribution_threshold: usable at compile time") {
   static_assert(learned.after_long < 50000);
   CHECK(learned.after_long == histogram_predictor::upper_edge(histogram_predictor::bin_of(2000)));
 }
+
+TEST_CASE("distribution_threshold: the cached threshold is the fresh one, at most refresh_period - 1 idles late") {
+  // After every reflect() that rescans (total a multiple of refresh_period,
+  // or B in another split bin), the cached answer must equal a fresh scan,
+  // for both classes of previous idle; in between it must equal the fresh
+  // answer of the histogram as it was at the last rescan. A B in another
+  // split bin than the cache's is always answered fresh.
+  for (int family = 0; family < 3; ++family) {
+    distribution_threshold policy;
+    std::mt19937_64 rng(100 + family);
+    std::vector<duration_ns> at_refresh(2, 0);  // fresh answers at the last rescan, per class
+    distribution_threshold snapshot;
+    u64 refreshes = 0, stale_checked = 0, mismatches = 0;
+    for (int i = 0; i < 6000; ++i) {
+      // B mostly 20 us, sometimes 50 us (another split bin): both paths run.
+      const duration_ns block = (i / 700) % 3 == 2 ? 50 * us : 20 * us;
+      duration_ns y = 0;
+      switch (family) {
+        case 0: y = (i % 2 ? 300 : 3) * us + rng() % 1000; break;                   // alternating: gate open
+        case 1: y = rng() % 4 ? rng() % (8 * us) : 500 * us + rng() % (2000 * us); break;  // iid bimodal
+        default: y = rng() >> (rng() % 64); break;                                    // anything
+      }
+      poll_request request;
+      request.block_cost_ns = block;
+      const duration_ns budget = policy.budget(request);
+      policy.reflect({y, budget, block, {}});
+      const bool rescanned = policy.histogram().total() % distribution_threshold::refresh_period == 0 || i == 0 ||
+                             block != ((i - 1) / 700 % 3 == 2 ? 50 * us : 20 * us);
+      if (rescanned) {
+        ++refreshes;
+        snapshot = policy;
+      }
+      // The cache answers as the snapshot's fresh scan would, for the current
+      // class of previous idle (the snapshot's probabilities are the ones the
+      // codes were computed from).
+      const u32 previous_long = y > block ? 1 : 0;
+      const duration_ns expected = histogram_predictor::decode_threshold(snapshot.learned_code(block, previous_long), block);
+      mismatches += policy.cached_threshold(block) == expected ? 0 : 1;
+      stale_checked += rescanned ? 0 : 1;
+      // Another split bin: fresh, never the cache.
+      const duration_ns other = block == 20 * us ? 50 * us : 20 * us;
+      mismatches += policy.cached_threshold(other) == policy.learned_threshold(other) ? 0 : 1;
+    }
+    CAPTURE(family);
+    CHECK(mismatches == 0);
+    CHECK(refreshes >= 6000 / (2 * distribution_threshold::refresh_period));  // halving skips a few multiples
+    CHECK(refreshes < 6000 / 4);  // the point: most decisions do not rescan
+    CHECK(stale_checked > 0);
+  }
+}
+
+TEST_CASE("distribution_threshold: the allowance stays within its 26 bits for any B") {
+  // A huge B (1 s) would allow 16 s of allowance; the stored field holds
+  // 67 ms, and the cap saturates instead of wrapping.
+  distribution_threshold policy;
+  for (int i = 0; i < 2000; ++i) {
+    poll_request request;
+    request.block_cost_ns = 1000 * 1000 * 1000ull;
+    const duration_ns budget = policy.budget(request);
+    policy.reflect({i % 2 ? 1 : 5000 * 1000 * 1000ull, budget, request.block_cost_ns, {}});
+    CHECK(policy.allowance_ns() <= distribution_threshold::allowance_max_ns);
+  }
+  CHECK(policy.allowance_ns() == distribution_threshold::allowance_max_ns);
+}

@@ -206,3 +206,27 @@ TEST_CASE("histogram: usable at compile time") {
   static_assert(threshold == h::upper_edge(h::bin_of(2000)));
   CHECK(threshold == 2048);  // 2000 ns sits in [1792, 2048)
 }
+
+TEST_CASE("histogram: predict's 32-bit median is quantile(512) to the nanosecond") {
+  // median_ns() is the fast path predict() takes; it must not drift from the
+  // general quantile walk on any histogram (empty bins, ties at bin edges,
+  // the open last bin, totals across halvings).
+  std::mt19937_64 rng(21);
+  u64 checked = 0, mismatches = 0;
+  for (int trial = 0; trial < 3000; ++trial) {
+    h p;
+    const int samples = static_cast<int>(rng() % 700);
+    const u32 mode = static_cast<u32>(rng() % 4);
+    for (int i = 0; i < samples; ++i) {
+      const u64 y = mode == 0   ? rng() >> (rng() % 64)
+                    : mode == 1 ? rng() % 20000
+                    : mode == 2 ? (rng() % 2 ? 3000 : 9000000 + rng() % 5)
+                                : rng() % (1ull << 24);
+      p.observe({y, no_bound});
+      ++checked;
+      mismatches += p.median_ns() == p.quantile(512) ? 0 : 1;
+    }
+  }
+  CHECK(checked > 500000);
+  CHECK(mismatches == 0);
+}
