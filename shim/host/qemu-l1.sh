@@ -1,0 +1,43 @@
+# shellcheck shell=sh
+# SPDX-License-Identifier: GPL-2.0-only OR MIT
+# Sourced by scripts/test-host. Boots one TCG L1 guest with SVM and waits for
+# the init's sentinel line. Written here because scripts/lib/qemu.sh did not
+# exist when the host test was built; same shape as DESIGN §6 (TCG,
+# -no-reboot, panic=-1 oops=panic, serial to a fresh file, kill by PID).
+#
+# host_qemu_run KERNEL INITRD SERIAL_LOG TIMEOUT_S
+#   HOSTTEST_ACCEL overrides the accelerator options (default "tcg").
+#   returns 0 when the serial log has "HOSTTEST-SENTINEL PASS", 1 otherwise.
+# Every QEMU run holds /tmp/lazyidle-qemu.lock: only one guest at a time on
+# this machine.
+host_qemu_run() {
+	_k=$1 _i=$2 _log=$3 _to=$4
+	rm -f "$_log"
+	: > "$_log"
+	# shellcheck disable=SC2016 # expanded by the inner sh
+	flock /tmp/lazyidle-qemu.lock sh -c '
+		qemu-system-x86_64 $5 -cpu max,+svm -smp 2 -m 1024 \
+			-nographic -no-reboot -nodefaults -serial file:"$3" \
+			-kernel "$1" -initrd "$2" \
+			-append "console=ttyS0 panic=-1 oops=panic loglevel=4 quiet" &
+		qpid=$!
+		waited=0
+		while kill -0 $qpid 2>/dev/null; do
+			if grep -q "HOSTTEST-SENTINEL" "$3" 2>/dev/null; then
+				sleep 2
+				kill $qpid 2>/dev/null
+				break
+			fi
+			if [ $waited -ge "$4" ]; then
+				echo "host_qemu_run: timeout after $4 s" >> "$3"
+				kill $qpid 2>/dev/null
+				break
+			fi
+			sleep 1
+			waited=$((waited + 1))
+		done
+		wait $qpid 2>/dev/null
+		true
+	' sh "$_k" "$_i" "$_log" "$_to" "${HOSTTEST_ACCEL:--accel tcg}"
+	grep -q "HOSTTEST-SENTINEL PASS" "$_log"
+}
