@@ -414,10 +414,9 @@ TEST_CASE("distribution_threshold: the cached threshold is the fresh one, at mos
         snapshot = policy;
       }
       // The cache answers as the snapshot's fresh scan would, for the current
-      // class of previous idle (the snapshot's probabilities are the ones the
-      // codes were computed from).
-      const u32 previous_long = y > block ? 1 : 0;
-      const duration_ns expected = histogram_predictor::decode_threshold(snapshot.learned_code(block, previous_long), block);
+      // context (the snapshot's probabilities are the ones the codes were
+      // computed from).
+      const duration_ns expected = histogram_predictor::decode_threshold(snapshot.learned_code(block, policy.context()), block);
       mismatches += policy.cached_threshold(block) == expected ? 0 : 1;
       stale_checked += rescanned ? 0 : 1;
       // Another split bin: fresh, never the cache.
@@ -444,4 +443,31 @@ TEST_CASE("distribution_threshold: the allowance stays within its 26 bits for an
     CHECK(policy.allowance_ns() <= distribution_threshold::allowance_max_ns);
   }
   CHECK(policy.allowance_ns() == distribution_threshold::allowance_max_ns);
+}
+
+TEST_CASE("distribution_threshold: a stray long idle in a burst is not a pause") {
+  // Bursts of 200 idles of 3 us, every 10th a stray 30 us one (long at
+  // B = 10 us), then pauses of 30 idles of 2 ms. After a stray long idle the
+  // next is short 19 times out of 20; after two long ones in a row it is
+  // long. The run contexts learn both, so the policy keeps polling after a
+  // stray one and blocks at once inside a pause. (The order-1 rule pools
+  // the two: P(long | long) ~ 0.6, and it polled 3 us on every pause idle.)
+  distribution_threshold policy;
+  poll_request request;
+  request.block_cost_ns = 10 * us;
+  duration_ns after_stray = 0, in_pause = u64_max;
+  for (int cycle = 0; cycle < 40; ++cycle) {
+    for (int i = 0; i < 230; ++i) {
+      const duration_ns y = i >= 200 ? 2000 * us : i % 10 == 9 ? 30 * us : 3 * us;
+      const duration_ns budget = policy.budget(request);
+      if (cycle == 39 && i == 190) after_stray = budget;  // after the stray idle at 189
+      if (cycle == 39 && i == 220) in_pause = budget;
+      policy.reflect({y, budget, request.block_cost_ns, {}});
+    }
+  }
+  CHECK(policy.run_matters());
+  // Polls through the burst's 3 us idles (not B: most longs in the window
+  // are the pause's, so polling on into the stray ones does not pay).
+  CHECK(after_stray == histogram_predictor::upper_edge(histogram_predictor::bin_of(3 * us)));
+  CHECK(in_pause == 0);
 }

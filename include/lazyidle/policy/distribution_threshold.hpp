@@ -14,13 +14,41 @@
 // Order. Idles come in phases (a burst of messages, then a pause), and a
 // fixed threshold cannot see them. So the policy also learns two numbers,
 // P(next idle > B | previous idle > B) and P(next idle > B | previous
-// <= B), as 1/16-weight averages, and when they differ by a quarter or more
+// <= B), as 1/16-weight averages (the first is kept as two, see Runs
+// below), and when they differ by a quarter or more
 // it prices the histogram for the mix expected next: the short part and the
 // long part keep their remembered shapes, reweighted to 1 - p and p. After
 // a long idle in a pause that says "block at once"; after a short one in a
 // burst, "poll through the burst's idles". When the two numbers are close
 // (independent idles) it keeps the unconditional answer, so noise is not
 // followed.
+//
+// Runs. One previous idle is too short a memory at the edges of a phase.
+// Inside a burst of short idles a few are long (an exponential gap of mean
+// 4 us is over 10 us 8% of the time), and after each of them the order-1
+// rule hears "previous long" and blocks at once, paying B for the short
+// idle that follows; a pause announces itself only by being long twice.
+// So the after-long context is split by the idle before it: after one long
+// idle that followed a short one (a stray long idle, or the first of a
+// pause), and after two or more long idles in a row (a pause going on).
+// Each has its own P(next long), and when the two differ by 3/8 or more
+// each prices its own mix: on the bursty trace at B = 10 us the first says
+// "keep polling" (P ~ 0.13: mostly strays), the second "block at once"
+// (P ~ 0.93). It costs one extra poll of the burst's threshold at the start
+// of each pause, and saves a B on every stray long idle inside a burst.
+// This is an order-2 model with the two after-short contexts merged (the
+// idle before a short one did not matter on the bursty and real traces:
+// splitting it too changed no ratio there by more than 0.1%). When the run gate is closed the
+// after-long estimate is the two run estimates' average, and the policy
+// behaves as the order-1 rule above. Measured (lazyidle-sim --sweep, ratio
+// vs OPT): bursty 1.272 -> 1.186 at B = 10 us, redis 1.369 -> 1.239 at
+// 10 us, mean of the three real traces at 10 us 1.155 -> 1.111; no trace
+// at any B worse by more than 0.2%. TEO still wins on bursty at 10 us
+// (1.146): after a short idle the policy cannot tell a stray long idle
+// from the start of a pause, and it prices both with the shape of all long
+// idles, pause ones included, so it polls only just past B where the
+// burst's own tail would pay to poll to ~20 us. Telling them apart would
+// take a shape per context, not two more bytes.
 //
 // A next-timer bound b at or below B, when the layer has one, makes the
 // budget B: every idle that ends by the timer (late timers included, up
@@ -62,12 +90,13 @@
 // Caching. Scanning the histogram for the cheapest threshold is most of the
 // work (~30 ns of a ~40 ns decision), and its answer barely moves from one
 // idle to the next: one idle shifts a window of 128-255. So reflect() keeps
-// the answers as 7-bit threshold codes (histogram.hpp), one per class of
-// the previous idle (after short, after long: the same code when the
-// persistence gate is closed), and rescans only every refresh_period-th
+// the answers as 7-bit threshold codes (histogram.hpp), one per context
+// (after short, after one long, after a run of longs: one scan serves all
+// three when both gates are closed, two when only the persistence gate is
+// open), and rescans only every refresh_period-th
 // idle or when B moves to another split bin (the cache remembers the split
-// it was computed for). budget() decodes the code for the previous idle's
-// class, and computes from scratch only when its B falls in another split
+// it was computed for). budget() decodes the code for the current
+// context, and computes from scratch only when its B falls in another split
 // bin than the cache's. The decisions therefore lag the histogram by up to
 // refresh_period - 1 idles (about twice that across a halving, which can
 // skip one multiple), and within one split bin the code of a neighbouring
@@ -81,9 +110,12 @@
 //
 // State, 48 bytes: the allowance (26 bits, so capped at 2^26 - 1 ns = 67 ms
 // as well as at 16 B) with the cache's split (6 bits) in one u32, the
-// histogram (41 bytes, whose 7 spare bits hold the after-long code), the
-// two probabilities (u8 each), and the previous idle's class (1 bit) with
-// the after-short code (7 bits) in the last byte.
+// histogram (39 bytes, whose 7 spare bits hold the after-long-run code),
+// the three probabilities (u8 each), then the previous idle's class (1
+// bit) with the after-short code (7 bits), and whether the idle before it
+// was long too (1 bit) with the after-one-long code (7 bits). The two
+// bytes the run contexts needed came from the histogram's two octaves
+// above 2.1 ms, which no B up to 123 us can use (histogram.hpp).
 #ifndef LAZYIDLE_POLICY_DISTRIBUTION_THRESHOLD_HPP
 #define LAZYIDLE_POLICY_DISTRIBUTION_THRESHOLD_HPP
 
@@ -105,6 +137,15 @@ class distribution_threshold {
   // weight), and following noise costs up to 2% against the best fixed
   // threshold; real phases differ by far more.
   static constexpr u32 persistence_gate_q8 = 64;
+  // Split the after-long context by the idle before it only when P(long |
+  // one long idle) and P(long | two or more) differ by at least 3/8: the
+  // rarer of the two contexts is seen less often, so its estimate is older
+  // and noisier than the order-1 ones. Measured: a quarter here follows
+  // noise on i.i.d. exponential idles (+0.15% at B = 20 us); a half gives
+  // back part of the gain on bursts.
+  static constexpr u32 run_gate_q8 = 96;
+  // Contexts: what the last idles were (see context()).
+  static constexpr u32 after_short = 0, after_one_long = 1, after_long_run = 2, contexts = 3;
   // Rescan the histogram on every 16th idle (when its total is a multiple
   // of 16; the total only moves by one per idle, or halves).
   static constexpr u32 refresh_period = 16;
@@ -127,7 +168,7 @@ class distribution_threshold {
   // computed for B's split bin, a fresh scan otherwise.
   constexpr duration_ns cached_threshold(duration_ns block_cost_ns) const {
     if (cache_key_ == split_of(block_cost_ns) + 1)
-      return histogram_predictor::decode_threshold(cached_code(previous_long_), block_cost_ns);
+      return histogram_predictor::decode_threshold(cached_code(context()), block_cost_ns);
     return learned_threshold(block_cost_ns);
   }
 
@@ -139,32 +180,61 @@ class distribution_threshold {
   }
 
   // The histogram's best threshold for the mix of short (<= B) and long
-  // idles expected after the previous one: the shapes of the two parts are
-  // the remembered ones, their weights P(long | previous short or long).
+  // idles expected after the last ones: the shapes of the two parts are
+  // the remembered ones, their weights P(long | context).
   constexpr duration_ns learned_threshold(duration_ns block_cost_ns) const {
-    return histogram_predictor::decode_threshold(learned_code(block_cost_ns, previous_long_), block_cost_ns);
+    return histogram_predictor::decode_threshold(learned_code(block_cost_ns, context()), block_cost_ns);
   }
 
-  // The same as a threshold code, for either class of previous idle.
-  constexpr u32 learned_code(duration_ns block_cost_ns, u32 previous_long) const {
+  // The same as a threshold code, for any context (after_short,
+  // after_one_long, after_long_run). The run gate is asked first: when it
+  // is open the context's own probability prices the mix; otherwise the
+  // persistence gate decides between the previous idle's class and the
+  // unconditional histogram.
+  constexpr u32 learned_code(duration_ns block_cost_ns, u32 which) const {
+    if (which != after_short && run_matters())
+      return histogram_.best_threshold_for_mix_code(block_cost_ns, split_of(block_cost_ns),
+                                                    long_after_q8_[which == after_one_long ? after_one_long : after_long_run]);
     if (!persistent()) return histogram_.best_threshold_code(block_cost_ns);
     return histogram_.best_threshold_for_mix_code(block_cost_ns, split_of(block_cost_ns),
-                                                  long_after_q8_[previous_long]);
+                                                  which == after_short ? long_after_q8_[after_short] : after_long_q8());
+  }
+
+  // Where the next idle stands: after a short idle, after one long idle
+  // (that followed a short one), or after two or more long idles in a row.
+  // (long_run_ is only ever set with previous_long_, so this is 0, 1 or 2
+  // without a branch: the class of the last idle is data.)
+  constexpr u32 context() const { return static_cast<u32>(previous_long_) + long_run_; }
+
+  // P(long | previous long), order 1: the two run contexts' estimates
+  // averaged. It is only used when they are within the run gate of each
+  // other, so it is within half of it of either.
+  constexpr u32 after_long_q8() const {
+    return (long_after_q8_[after_one_long] + long_after_q8_[after_long_run] + 1) / 2;
   }
 
   // Do P(long | previous long) and P(long | previous short) differ enough
   // to condition on the previous idle?
   constexpr bool persistent() const {
-    const u32 after_short = long_after_q8_[0], after_long = long_after_q8_[1];
-    const u32 persistence = after_long > after_short ? after_long - after_short : after_short - after_long;
+    const u32 after_short_q8 = long_after_q8_[after_short], after_long = after_long_q8();
+    const u32 persistence = after_long > after_short_q8 ? after_long - after_short_q8 : after_short_q8 - after_long;
     return persistence >= persistence_gate_q8;
+  }
+
+  // After a long idle, does it matter whether the one before was long too
+  // (a pause going on) or short (one long idle inside a burst)?
+  constexpr bool run_matters() const {
+    const u32 one = long_after_q8_[after_one_long], run = long_after_q8_[after_long_run];
+    return (one > run ? one - run : run - one) >= run_gate_q8;
   }
 
   constexpr void reflect(const idle_outcome& outcome) {
     histogram_.observe({outcome.idle_ns, no_bound});
     const duration_ns block = outcome.block_cost_ns;
     const u32 was_long = outcome.idle_ns > block ? 1 : 0;
-    long_after_q8_[previous_long_] = step_toward(long_after_q8_[previous_long_], was_long ? 256 : 0);
+    const u32 now = context();
+    long_after_q8_[now] = step_toward(long_after_q8_[now], was_long ? 256 : 0);
+    long_run_ = static_cast<u8>(previous_long_ & was_long) & 1u;
     previous_long_ = static_cast<u8>(was_long) & 1u;
     const duration_ns break_even_cost = decision_cost(outcome.idle_ns, block, block);
     const duration_ns paid = decision_cost(outcome.idle_ns, outcome.budget_ns, block);
@@ -184,10 +254,21 @@ class distribution_threshold {
       return;
     }
     if (key == cache_key_ && histogram_.total() % refresh_period != 0) return;
-    const u32 after_short = learned_code(block_cost_ns, 0);
-    const u32 after_long = persistent() ? learned_code(block_cost_ns, 1) : after_short;
-    after_short_code_ = static_cast<u8>(after_short) & 0x7fu;
-    histogram_.set_owner_bits(after_long);
+    // One scan when both gates are closed (every context gets the
+    // unconditional answer), two when only the previous idle matters,
+    // three when the run does. (A loop, not three calls: with three call
+    // sites GCC 12 kept learned_code() out of line, a call that takes this
+    // policy's address, so a governor's select() could no longer drop the
+    // median its caller never reads: bench_governor 8 -> 15 ns. One call
+    // site is inlined like the rest of reflect().)
+    const bool run = run_matters();
+    const u32 scans = run ? contexts : persistent() ? 2 : 1;
+    u32 codes[contexts] = {};
+    for (u32 which = 0; which < contexts; ++which)
+      codes[which] = which < scans ? learned_code(block_cost_ns, which) : codes[which - 1];
+    after_short_code_ = static_cast<u8>(codes[after_short]) & 0x7fu;
+    after_one_long_code_ = static_cast<u8>(codes[after_one_long]) & 0x7fu;
+    histogram_.set_owner_bits(codes[after_long_run]);
     cache_key_ = key & 0x3fu;
   }
 
@@ -232,18 +313,24 @@ class distribution_threshold {
     return static_cast<u8>(clamp_to<i32>(next, 0, 255));
   }
 
-  constexpr u32 cached_code(u32 previous_long) const {
-    return previous_long != 0 ? histogram_.owner_bits() : after_short_code_;
+  // Selects rather than branches (see context()).
+  constexpr u32 cached_code(u32 which) const {
+    u32 code = after_short_code_;
+    code = which >= after_one_long ? static_cast<u32>(after_one_long_code_) : code;
+    code = which == after_long_run ? histogram_.owner_bits() : code;
+    return code;
   }
 
   static constexpr u32 allowance_mask = static_cast<u32>(allowance_max_ns);
 
   u32 allowance_ns_ : allowance_bits = 0;
   u32 cache_key_ : 32 - allowance_bits = 0;  // 1 + the split the codes are for; 0: none
-  histogram_predictor histogram_{};          // owner_bits(): the after-long code
-  u8 long_after_q8_[2] = {128, 128};         // P(next idle long | previous short, long), Q8
+  histogram_predictor histogram_{};          // owner_bits(): the after-long-run code
+  u8 long_after_q8_[contexts] = {128, 128, 128};  // P(next idle long | context), Q8
   u8 previous_long_ : 1 = 0;                 // was the last idle longer than its B?
   u8 after_short_code_ : 7 = 0;
+  u8 long_run_ : 1 = 0;                      // ... and the one before it too?
+  u8 after_one_long_code_ : 7 = 0;
 };
 
 }  // namespace lazyidle

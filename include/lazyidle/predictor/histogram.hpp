@@ -3,14 +3,17 @@
 // Histogram predictor: remember the shape of recent idles, not just their
 // average, and answer the question a poll policy actually asks.
 //
-// Bins. Idles are counted in 39 log-spaced bins. Between 1 us and 262 us,
+// Bins. Idles are counted in 37 log-spaced bins. Between 1 us and 262 us,
 // where the poll-or-block threshold lives for block costs B of 10-100 us
 // (the best threshold is at most a few B), each octave is cut into four bins
 // of equal width (1, 1.25, 1.5, 1.75 times a power of two: 12-25% wide).
 // Outside that range resolution matters less: one bin below 1 us and one
-// per octave from 262 us up to 8.4 ms, the last bin open-ended. The bin of a
-// duration is its octave (log2) and the two bits after the leading one: no
-// search.
+// per octave from 262 us up to 2.1 ms, the last bin open-ended. (No
+// threshold past 2.1 ms is worth telling apart for a B up to 123 us: a
+// guarded budget never exceeds 17 B. The two octaves up to 8.4 ms that
+// the histogram once had are the two bytes distribution_threshold spends
+// on the order of idles.) The bin of a duration is its octave (log2) and
+// the two bits after the leading one: no search.
 //
 // Decay. Counts are u8 and their total is kept below 256: when it gets
 // there every bin is halved, so the histogram describes roughly the last
@@ -38,7 +41,7 @@
 // bin i, upper edge of bin i + B}, so it fits in 7 bits: best_threshold_code()
 // returns that code and decode_threshold(code, B) the budget. A policy that
 // asks the same question on every decision (distribution_threshold) caches
-// codes instead of rescanning: the scan is the expensive part (~38 bins of
+// codes instead of rescanning: the scan is the expensive part (~36 bins of
 // 64-bit multiplies, ~30 ns), the decode a table load.
 //
 // Spare bits. The halving parity needs one bit of its byte; the other seven
@@ -56,13 +59,13 @@ namespace lazyidle {
 // constant built from it before the predictor is defined.
 struct histogram_bins {
   // Layout: [0, 1024), quarter-octaves from 2^10 to 2^18 ns,
-  // then octaves from 2^18 to 2^23 ns and [2^23, forever).
+  // then octaves from 2^18 to 2^21 ns and [2^21, forever).
   static constexpr u32 fine_first_log2 = 10;
   static constexpr u32 fine_end_log2 = 18;
   static constexpr u32 sub_bins_log2 = 2;  // four bins per fine octave
   static constexpr u32 low_bins = 1;
   static constexpr u32 fine_bins = (fine_end_log2 - fine_first_log2) << sub_bins_log2;
-  static constexpr u32 coarse_bins = 6;
+  static constexpr u32 coarse_bins = 4;
   static constexpr u32 bin_count = low_bins + fine_bins + coarse_bins;
   static constexpr u32 last_bin = bin_count - 1;
 
@@ -98,7 +101,7 @@ struct histogram_bins {
   }
 
   // Edges and midpoints precomputed for the per-decision scan (u32: the
-  // last finite edge is 2^23 ns).
+  // last finite edge is 2^21 ns).
   struct edge_table {
     u32 lower[bin_count];
     u32 upper[bin_count];
@@ -146,7 +149,7 @@ class histogram_predictor : public histogram_bins {
   // quantile(q10_one / 2), the same value to the nanosecond, in 32-bit
   // arithmetic: with half the mass as the target, the interpolation
   // width * (target - below) / count reduces to width * (total - 2 below)
-  // / (2 count), and that numerator is below 2^23 * 510 < 2^32. (A
+  // / (2 count), and that numerator is below 2^21 * 510 < 2^32. (A
   // branch-free SWAR walk over eight counts per u64 measured slower here:
   // the walk's exit branch is well predicted on real streams.)
   constexpr duration_ns median_ns() const {

@@ -18,9 +18,9 @@
  * costs y if y <= T, else T + B; the offline optimum is min(y, B). This is
  * ski rental: polling for exactly B costs at most twice the optimum.
  *
- * Histogram. Recent idle periods are counted in 39 log-spaced u8 bins:
+ * Histogram. Recent idle periods are counted in 37 log-spaced u8 bins:
  * one below 1 us, four per octave from 1 us to 262 us (where the best
- * threshold lives for B of 10-100 us), one per octave up to 8.4 ms, one
+ * threshold lives for B of 10-100 us), one per octave up to 2.1 ms, one
  * open-ended. The counts are halved when their total reaches 255, halving
  * rounding up in alternate bins (alternating each time), so the histogram
  * describes roughly the last 128-255 idle periods.
@@ -31,16 +31,20 @@
  * T wins, the smaller on ties. If polling through everything remembered
  * wins, B more is added for the unseen tail.
  *
- * Order. Two probabilities, P(next idle long | previous long) and
- * P(next idle long | previous short) (long: > B), are learned as 1/16
- * averages. When they differ by a quarter or more, the histogram is
- * reweighted for the mix expected after the previous idle period before
- * it is priced: bursts of short idles and pauses of long ones are followed.
+ * Order. Three probabilities of the next idle period being long (> B) are
+ * learned as 1/16 averages: after a short one, after one long one that
+ * followed a short one, after two or more long ones in a row. When the
+ * last two differ by 3/8 or more (a long idle period inside a burst is not
+ * the start of a pause), the context's own probability reweights the
+ * histogram for the mix expected next before it is priced. Otherwise, when
+ * "after short" and "after long" (the average of the two) differ by a
+ * quarter or more, the previous idle period's class does. Otherwise the
+ * histogram is priced as it is.
  *
  * Cache. Pricing all bins is the expensive part, and its answer hardly
- * moves per idle period, so the answers (one per class of the previous idle
- * period) are kept as 7-bit codes and recomputed on every 16th idle period
- * or when B moves to another bin.
+ * moves per idle period, so the answers (one per context) are kept as
+ * 7-bit codes and recomputed on every 16th idle period or when B moves to
+ * another bin.
  *
  * Guard. An allowance A counts how far the policy is ahead of break-even
  * (poll B), plus a 1/16 tithe of break-even's cost, capped at 16 B (and at
@@ -62,11 +66,11 @@
 #define LAZYIDLE_U32_MAX		(~0U)
 #define LAZYIDLE_Q10_ONE		1024U
 
-/* Bins: [0, 2^10), quarter octaves to 2^18 ns, octaves to 2^23, [2^23, ...) */
+/* Bins: [0, 2^10), quarter octaves to 2^18 ns, octaves to 2^21, [2^21, ...) */
 #define LAZYIDLE_FINE_FIRST_LOG2	10
 #define LAZYIDLE_FINE_END_LOG2		18
 #define LAZYIDLE_FINE_BINS		32
-#define LAZYIDLE_BIN_COUNT		39
+#define LAZYIDLE_BIN_COUNT		37
 #define LAZYIDLE_LAST_BIN		(LAZYIDLE_BIN_COUNT - 1)
 #define LAZYIDLE_MAX_TOTAL		255
 
@@ -78,6 +82,13 @@
 #define LAZYIDLE_ALLOWANCE_CAP_IN_B	16
 #define LAZYIDLE_ALLOWANCE_MAX_NS	((1ULL << 26) - 1)
 #define LAZYIDLE_PERSISTENCE_GATE_Q8	64
+#define LAZYIDLE_RUN_GATE_Q8		96
+
+/* Contexts: what the last idle periods were */
+#define LAZYIDLE_AFTER_SHORT		0
+#define LAZYIDLE_AFTER_ONE_LONG		1
+#define LAZYIDLE_AFTER_LONG_RUN		2
+#define LAZYIDLE_CONTEXTS		3
 #define LAZYIDLE_REFRESH_PERIOD		16
 
 /* One CPU's state: the policy's (48 bytes in the C++ core) and the record */
@@ -86,11 +97,11 @@ struct lazyidle_gov {
 	u8 counts[LAZYIDLE_BIN_COUNT];
 	u8 total;
 	u8 halving_parity;
-	u8 previous_long;
-	u8 long_after_q8[2];	/* P(long | previous short, long), Q8 */
+	u8 previous_long;	/* was the last idle period long? */
+	u8 long_run;		/* ... and the one before it too? */
+	u8 long_after_q8[LAZYIDLE_CONTEXTS];	/* P(long | context), Q8 */
 	u8 cache_key;		/* 1 + split the codes are for, 0: none */
-	u8 after_short_code;
-	u8 after_long_code;
+	u8 codes[LAZYIDLE_CONTEXTS];		/* threshold code per context */
 	/* the last decision, saturated to u32 as in the C++ governor */
 	u32 last_budget_ns;
 	u32 last_block_cost_ns;
@@ -345,35 +356,63 @@ static inline u32 lazyidle_split_of(u64 block_cost_ns)
 	return boundary + (lazyidle_midpoint(boundary) < block_cost_ns ? 1 : 0);
 }
 
+static inline u32 lazyidle_context(const struct lazyidle_gov *g)
+{
+	return g->previous_long ? LAZYIDLE_AFTER_ONE_LONG + g->long_run :
+	       LAZYIDLE_AFTER_SHORT;
+}
+
+/* P(long | previous long): the two run contexts averaged */
+static inline u32 lazyidle_after_long_q8(const struct lazyidle_gov *g)
+{
+	return (g->long_after_q8[LAZYIDLE_AFTER_ONE_LONG] +
+		g->long_after_q8[LAZYIDLE_AFTER_LONG_RUN] + 1) / 2;
+}
+
 static inline bool lazyidle_persistent(const struct lazyidle_gov *g)
 {
-	u32 after_short = g->long_after_q8[0], after_long = g->long_after_q8[1];
+	u32 after_short = g->long_after_q8[LAZYIDLE_AFTER_SHORT];
+	u32 after_long = lazyidle_after_long_q8(g);
 	u32 persistence = after_long > after_short ? after_long - after_short :
 			  after_short - after_long;
 
 	return persistence >= LAZYIDLE_PERSISTENCE_GATE_Q8;
 }
 
-static inline u32 lazyidle_learned_code(const struct lazyidle_gov *g,
-					u64 block_cost_ns, u32 previous_long)
+static inline bool lazyidle_run_matters(const struct lazyidle_gov *g)
 {
+	u32 one = g->long_after_q8[LAZYIDLE_AFTER_ONE_LONG];
+	u32 run = g->long_after_q8[LAZYIDLE_AFTER_LONG_RUN];
+
+	return (one > run ? one - run : run - one) >= LAZYIDLE_RUN_GATE_Q8;
+}
+
+static inline u32 lazyidle_learned_code(const struct lazyidle_gov *g,
+					u64 block_cost_ns, u32 context)
+{
+	u32 split = lazyidle_split_of(block_cost_ns);
+
+	if (context != LAZYIDLE_AFTER_SHORT && lazyidle_run_matters(g))
+		return lazyidle_hist_best_code_for_mix(g, block_cost_ns, split,
+						       g->long_after_q8[context]);
 	if (!lazyidle_persistent(g))
 		return lazyidle_hist_best_code(g, block_cost_ns);
-	return lazyidle_hist_best_code_for_mix(g, block_cost_ns,
-					       lazyidle_split_of(block_cost_ns),
-					       g->long_after_q8[previous_long]);
+	return lazyidle_hist_best_code_for_mix(g, block_cost_ns, split,
+			context == LAZYIDLE_AFTER_SHORT ?
+			g->long_after_q8[LAZYIDLE_AFTER_SHORT] :
+			lazyidle_after_long_q8(g));
 }
 
 static inline u64 lazyidle_cached_threshold(const struct lazyidle_gov *g,
 					    u64 block_cost_ns)
 {
+	u32 context = lazyidle_context(g);
 	u32 code;
 
 	if (g->cache_key == lazyidle_split_of(block_cost_ns) + 1)
-		code = g->previous_long ? g->after_long_code :
-		       g->after_short_code;
+		code = g->codes[context];
 	else
-		code = lazyidle_learned_code(g, block_cost_ns, g->previous_long);
+		code = lazyidle_learned_code(g, block_cost_ns, context);
 	return lazyidle_decode_threshold(code, block_cost_ns);
 }
 
@@ -426,7 +465,8 @@ static inline void lazyidle_refresh_cache(struct lazyidle_gov *g,
 					  u64 block_cost_ns)
 {
 	u32 key = lazyidle_split_of(block_cost_ns) + 1;
-	u32 after_short, after_long;
+	u32 after_short, after_one_long, after_long_run;
+	bool run;
 
 	if (g->total == 0) {
 		g->cache_key = 0;
@@ -434,11 +474,20 @@ static inline void lazyidle_refresh_cache(struct lazyidle_gov *g,
 	}
 	if (key == g->cache_key && g->total % LAZYIDLE_REFRESH_PERIOD != 0)
 		return;
-	after_short = lazyidle_learned_code(g, block_cost_ns, 0);
-	after_long = lazyidle_persistent(g) ?
-		     lazyidle_learned_code(g, block_cost_ns, 1) : after_short;
-	g->after_short_code = (u8)after_short;
-	g->after_long_code = (u8)after_long;
+	after_short = lazyidle_learned_code(g, block_cost_ns,
+					    LAZYIDLE_AFTER_SHORT);
+	run = lazyidle_run_matters(g);
+	after_one_long = run || lazyidle_persistent(g) ?
+			 lazyidle_learned_code(g, block_cost_ns,
+					       LAZYIDLE_AFTER_ONE_LONG) :
+			 after_short;
+	after_long_run = run ?
+			 lazyidle_learned_code(g, block_cost_ns,
+					       LAZYIDLE_AFTER_LONG_RUN) :
+			 after_one_long;
+	g->codes[LAZYIDLE_AFTER_SHORT] = (u8)after_short;
+	g->codes[LAZYIDLE_AFTER_ONE_LONG] = (u8)after_one_long;
+	g->codes[LAZYIDLE_AFTER_LONG_RUN] = (u8)after_long_run;
 	g->cache_key = (u8)key;
 }
 
@@ -447,12 +496,14 @@ static inline void lazyidle_policy_reflect(struct lazyidle_gov *g,
 					   u64 block_cost_ns)
 {
 	u32 was_long = idle_ns > block_cost_ns ? 1 : 0;
+	u32 context = lazyidle_context(g);
 	u64 break_even, paid, earned;
 
 	lazyidle_hist_observe(g, idle_ns);
-	g->long_after_q8[g->previous_long] =
-		lazyidle_step_toward(g->long_after_q8[g->previous_long],
+	g->long_after_q8[context] =
+		lazyidle_step_toward(g->long_after_q8[context],
 				     was_long ? 256 : 0);
+	g->long_run = (u8)(g->previous_long & was_long);
 	g->previous_long = (u8)was_long;
 	break_even = lazyidle_decision_cost(idle_ns, block_cost_ns,
 					    block_cost_ns);
@@ -469,7 +520,7 @@ static inline void lazyidle_policy_reflect(struct lazyidle_gov *g,
 
 static inline void lazyidle_gov_init(struct lazyidle_gov *g)
 {
-	*g = (struct lazyidle_gov){ .long_after_q8 = { 128, 128 } };
+	*g = (struct lazyidle_gov){ .long_after_q8 = { 128, 128, 128 } };
 }
 
 /*

@@ -77,11 +77,12 @@ fixed B (in a guest, the trap to the host and the wakeup through it),
 whatever the idle period's length: the choice of a budget is ski rental.
 
 The budget is the one that would have cost least on the recent idle
-periods (a histogram of the last 128-255, 39 log-spaced bins), reweighted
-for the mix expected next when short and long idle periods come in phases.
+periods (a histogram of the last 128-255, 37 log-spaced bins), reweighted
+for the mix expected next when short and long idle periods come in phases
+(after a short one, after one long one, after a run of long ones).
 A guard against break-even (poll for exactly B) keeps the total cost
 within 2.125 times the offline optimum on every sequence of idle periods.
-The answer is cached per class of the previous idle period and rescanned
+The answer is cached per context and rescanned
 every 16th idle period: select and reflect together take ~13 ns (measured
 in userspace on a 2-vCPU Xeon guest).
 
