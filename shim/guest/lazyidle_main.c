@@ -19,6 +19,9 @@
  * dev->next_hrtimer is the price of the trap round trip as this guest sees
  * it. Its per-CPU running median is the block cost B given to the governor, is shown in
  * debugfs, and is published as the state's exit latency/target residency.
+ * When the host publishes this vCPU's measured wake latency in the
+ * steal-time area (KVM_FEATURE_HALT_POLL_INFO, shim/host/patches/0003), that
+ * figure replaces the median (use_host_latency=1); the median is the fallback.
  *
  * ->enter() runs with interrupts off and RCU not watching: no printk, no
  * locks, no tracing (everything it calls is notrace or inline).
@@ -34,6 +37,7 @@
 #include <linux/log2.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
+#include <linux/mutex.h>
 #include <linux/percpu.h>
 #include <linux/sched/clock.h>
 #include <linux/sched/idle.h>
@@ -69,6 +73,12 @@ static struct lazyidle_knob lazyidle_calibrate = { 1, 0, 1 };
  * wakeups by polling depending on where it started; see docs/guest-shim.md.
  */
 static struct lazyidle_knob lazyidle_latency_weight_pct = { 200, 0, 1000 };
+/*
+ * 1: when the host publishes this vCPU's measured wake latency
+ * (KVM_FEATURE_HALT_POLL_INFO, below), it replaces the guest's own lateness
+ * median as the latency part of B; 0: always the guest's own calibration.
+ */
+static struct lazyidle_knob lazyidle_use_host_latency = { 1, 0, 1 };
 static struct lazyidle_knob lazyidle_steal_stop_permille = { 500, 0, 1000 };
 struct lazyidle_knob lazyidle_lambda_min_permille = { 500, 1, 1000 };
 struct lazyidle_knob lazyidle_lambda_max_permille = { 1000, 1, 1000 };
@@ -183,6 +193,8 @@ module_param_cb(calibrate, &lazyidle_knob_ops, &lazyidle_calibrate, 0644);
 MODULE_PARM_DESC(calibrate, "1: B is the measured wake lateness of halts; 0: B is block_cost_ns");
 module_param_cb(latency_weight_pct, &lazyidle_knob_ops, &lazyidle_latency_weight_pct, 0644);
 MODULE_PARM_DESC(latency_weight_pct, "w: B = w/100 * measured wake lateness [0, 1000], default 200");
+module_param_cb(use_host_latency, &lazyidle_knob_ops, &lazyidle_use_host_latency, 0644);
+MODULE_PARM_DESC(use_host_latency, "1: B = w/100 * the host's published wake latency when it publishes one (KVM_FEATURE_HALT_POLL_INFO), else the own calibration; 0: always the own calibration [0, 1]");
 module_param_cb(calib_shift, &lazyidle_knob_ops, &lazyidle_calib_shift, 0644);
 MODULE_PARM_DESC(calib_shift, "EWMA weight 1/2^shift of a new steal or mean-lateness sample [1, 10]");
 module_param_cb(calib_max_ns, &lazyidle_knob_ops, &lazyidle_calib_max_ns, 0644);
@@ -222,13 +234,57 @@ struct lazyidle_cpu {
 	u64 steal_q10;		/* EWMA of the stolen share of a halt, Q10 */
 	u64 steal_total_ns;
 	u64 steal_stops;	/* decisions where steal switched polling off */
+	u64 host_wake_latency_ns;	/* last read from the host info area, 0 = none */
+	u64 host_halt_poll_ns;
+	u64 host_info_reads;
+	u32 last_b_source;	/* enum lazyidle_b_source of the last decision */
 	struct kvm_steal_time *steal_area;
+	/* The same area when the host publishes halt-poll info in it, else NULL. */
+	struct kvm_steal_time *host_info_area;
 };
 
 static DEFINE_PER_CPU_ALIGNED(struct lazyidle_cpu, lazyidle_cpus);
 
 /* Test hook: steal pretended per halt, for guests without KVM steal time. */
 static u64 lazyidle_inject_steal_ns;
+
+/*
+ * KVM_FEATURE_HALT_POLL_INFO is not in Debian's 6.1 headers: it is defined by
+ * the host series, shim/host/patches/0003-KVM-x86-Publish-the-halt-poll-info-
+ * in-the-steal-time.patch (docs/host-patch.md). With the bit set in CPUID
+ * 0x40000001 EAX, the host writes two u32 of the struct kvm_steal_time
+ * padding inside the steal-time version sequence:
+ *   offset 20: wake_latency_ns  mean wakeup-to-running delay, 0 = not yet
+ *   offset 24: halt_poll_ns     the host poll window in force
+ * Debian's struct still calls them pad[0] and pad[1].
+ */
+#define LAZYIDLE_KVM_FEATURE_HALT_POLL_INFO	18
+#define LAZYIDLE_ST_WAKE_LATENCY(st)	((st)->pad[0])
+#define LAZYIDLE_ST_HALT_POLL(st)	((st)->pad[1])
+
+enum lazyidle_b_source {
+	LAZYIDLE_B_PARAM,	/* block_cost_ns */
+	LAZYIDLE_B_CALIBRATED,	/* w * own lateness median */
+	LAZYIDLE_B_HOST,	/* w * host's published wake latency */
+};
+
+static const char *const lazyidle_b_source_names[] = {
+	[LAZYIDLE_B_PARAM] = "param",
+	[LAZYIDLE_B_CALIBRATED] = "calibrated",
+	[LAZYIDLE_B_HOST] = "host",
+};
+
+/*
+ * Test hook for guests without the host series (the CI guest has no KVM):
+ * a stand-in page laid out like struct kvm_steal_time, written by debugfs
+ * exactly the way record_steal_time() writes the real one (version odd,
+ * fields, version even). Once written, CPUs that have no real host info
+ * area read this one instead, with the same reader and the same consumer;
+ * only the page differs. A CPU whose host really publishes ignores it.
+ */
+static struct kvm_steal_time lazyidle_inject_area;
+static struct kvm_steal_time *lazyidle_inject_area_ptr;
+static DEFINE_MUTEX(lazyidle_inject_lock);
 
 /* Check the clock (and so the budget) every this many pause instructions. */
 #define LAZYIDLE_RELAX_COUNT 32
@@ -250,12 +306,64 @@ static __always_inline u64 lazyidle_read_steal(const struct kvm_steal_time *st)
 	return steal;
 }
 
-static __always_inline u64 lazyidle_block_cost(const struct lazyidle_cpu *c)
+/*
+ * The host's halt-poll info, same protocol; written by the host in the same
+ * sequence as steal, refreshed at every vcpu_load(), i.e. after a halt that
+ * really blocked.
+ */
+static __always_inline void lazyidle_read_host_info(const struct kvm_steal_time *st,
+						    u32 *wake_latency_ns, u32 *halt_poll_ns)
 {
-	if (lazyidle_knob_get(&lazyidle_calibrate) && c->calib_samples)
+	u32 version;
+
+	do {
+		version = READ_ONCE(st->version);
+		virt_rmb(); /* version before the words, as the host writes them */
+		*wake_latency_ns = READ_ONCE(LAZYIDLE_ST_WAKE_LATENCY(st));
+		*halt_poll_ns = READ_ONCE(LAZYIDLE_ST_HALT_POLL(st));
+		virt_rmb(); /* the words before the re-read of version */
+	} while ((version & 1) || version != READ_ONCE(st->version));
+}
+
+static __always_inline const struct kvm_steal_time *
+lazyidle_host_info_area(const struct lazyidle_cpu *c)
+{
+	return c->host_info_area ? c->host_info_area : READ_ONCE(lazyidle_inject_area_ptr);
+}
+
+/*
+ * B = w/100 * wake latency, the latency being (in this order):
+ * - calibrate=0: none, B = block_cost_ns (the operator pinned it);
+ * - the host's published wake latency, when use_host_latency=1 and the host
+ *   published a non-zero figure no larger than calib_max_ns (the same
+ *   outlier bound as the own samples: a host that publishes nonsense falls
+ *   back rather than switching polling on for good);
+ * - the own lateness median once there is a sample;
+ * - else block_cost_ns.
+ * The host's figure is the wakeup-to-running delay of this vCPU's blocked
+ * halts as KVM measured it, the part of a trap the guest's own lateness
+ * only estimates (and, under emulation, inflates with timer emulation).
+ */
+static __always_inline u64 lazyidle_block_cost(const struct lazyidle_cpu *c, u32 *source)
+{
+	u64 weight = lazyidle_knob_get(&lazyidle_latency_weight_pct);
+	u64 host = c->host_wake_latency_ns;
+
+	if (!lazyidle_knob_get(&lazyidle_calibrate)) {
+		*source = LAZYIDLE_B_PARAM;
+		return lazyidle_knob_get(&lazyidle_block_cost_ns);
+	}
+	if (host && host <= lazyidle_knob_get(&lazyidle_calib_max_ns) &&
+	    lazyidle_knob_get(&lazyidle_use_host_latency)) {
+		*source = LAZYIDLE_B_HOST;
+		return max_t(u64, host * weight / 100, 1);
+	}
+	if (c->calib_samples) {
+		*source = LAZYIDLE_B_CALIBRATED;
 		return c->calibrated_cost_ns ?
-			max_t(u64, c->calibrated_cost_ns *
-			      lazyidle_knob_get(&lazyidle_latency_weight_pct) / 100, 1) : 1;
+			max_t(u64, c->calibrated_cost_ns * weight / 100, 1) : 1;
+	}
+	*source = LAZYIDLE_B_PARAM;
 	return lazyidle_knob_get(&lazyidle_block_cost_ns);
 }
 
@@ -284,6 +392,7 @@ static noinline notrace int lazyidle_enter(struct cpuidle_device *dev,
 	struct lazyidle_decision decision;
 	u64 start, poll_end, end, idle_ns, mono_start, next, bound, cost, budget;
 	u64 halt_mono = 0, steal_before = 0;
+	u32 b_source;
 	bool halted = false;
 
 	start = local_clock();
@@ -294,7 +403,7 @@ static noinline notrace int lazyidle_enter(struct cpuidle_device *dev,
 	else
 		bound = next > mono_start ? next - mono_start : 0;
 
-	cost = lazyidle_block_cost(c);
+	cost = lazyidle_block_cost(c, &b_source);
 	lazyidle_gov_refresh(&c->gov);
 	lazyidle_core_select(&c->gov.blob, c->gov.kind, cost, bound, &decision);
 	budget = lazyidle_steal_budget(c, lazyidle_policy_budget(decision.poll_budget_ns));
@@ -333,8 +442,19 @@ static noinline notrace int lazyidle_enter(struct cpuidle_device *dev,
 		u64 wake_mono = ktime_get_mono_fast_ns();
 		u64 steal = lazyidle_read_steal(c->steal_area) - steal_before +
 			    READ_ONCE(lazyidle_inject_steal_ns);
+		const struct kvm_steal_time *info = lazyidle_host_info_area(c);
 		u32 shift = lazyidle_knob_get(&lazyidle_calib_shift);
 		u64 share_q10;
+
+		/* For the next decision: the host refreshed it on the way back in. */
+		if (info) {
+			u32 wake_latency_ns, halt_poll_ns;
+
+			lazyidle_read_host_info(info, &wake_latency_ns, &halt_poll_ns);
+			c->host_wake_latency_ns = wake_latency_ns;
+			c->host_halt_poll_ns = halt_poll_ns;
+			c->host_info_reads++;
+		}
 
 		/*
 		 * Only a halt that the next timer should have ended is a clean
@@ -376,6 +496,7 @@ static noinline notrace int lazyidle_enter(struct cpuidle_device *dev,
 	c->last_confidence_q10 = decision.confidence_q10;
 	c->last_lambda_q10 = decision.lambda_q10;
 	c->last_block_cost_ns = cost;
+	c->last_b_source = b_source;
 
 	lazyidle_core_reflect(&c->gov.blob, c->gov.kind, idle_ns);
 	/*
@@ -424,7 +545,10 @@ static void lazyidle_publish(struct work_struct *work)
 	for_each_online_cpu(cpu) {
 		const struct lazyidle_cpu *c = per_cpu_ptr(&lazyidle_cpus, cpu);
 
-		if (READ_ONCE(c->calib_samples))
+		/* The latency B was built from: the host's figure when it was used. */
+		if (READ_ONCE(c->last_b_source) == LAZYIDLE_B_HOST)
+			worst = max(worst, READ_ONCE(c->host_wake_latency_ns));
+		else if (READ_ONCE(c->calib_samples))
 			worst = max(worst, READ_ONCE(c->calibrated_cost_ns));
 	}
 	if (worst) {
@@ -465,9 +589,14 @@ static int lazyidle_cpu_online(unsigned int cpu)
 
 	c->gov.generation = 0;	/* rebuilt at this CPU's next idle */
 	c->steal_area = NULL;
+	c->host_info_area = NULL;
+	c->host_wake_latency_ns = 0;
+	c->host_halt_poll_ns = 0;
 	if (lazyidle_kvm && lazyidle_kvm_has_feature(KVM_FEATURE_STEAL_TIME) &&
 	    !rdmsrl_safe(MSR_KVM_STEAL_TIME, &msr) && (msr & KVM_MSR_ENABLED))
 		c->steal_area = phys_to_virt(msr & KVM_STEAL_VALID_BITS);
+	if (c->steal_area && lazyidle_kvm_has_feature(LAZYIDLE_KVM_FEATURE_HALT_POLL_INFO))
+		c->host_info_area = c->steal_area;
 	/* Host halt polling on top of ours would poll twice. */
 	if (lazyidle_kvm)
 		arch_haltpoll_enable(cpu);
@@ -481,6 +610,7 @@ static int lazyidle_cpu_offline(unsigned int cpu)
 	if (lazyidle_kvm)
 		arch_haltpoll_disable(cpu);
 	c->steal_area = NULL;
+	c->host_info_area = NULL;
 	return 0;
 }
 
@@ -519,6 +649,14 @@ static int lazyidle_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "steal_total_ns %llu\n", READ_ONCE(c->steal_total_ns));
 	seq_printf(m, "steal_stops %llu\n", READ_ONCE(c->steal_stops));
 	seq_printf(m, "steal_source %s\n", c->steal_area ? "kvm" : "none");
+	seq_printf(m, "host_info_source %s\n", c->host_info_area ? "kvm" :
+		   READ_ONCE(lazyidle_inject_area_ptr) ? "inject" : "none");
+	seq_printf(m, "host_wake_latency_ns %llu\n", READ_ONCE(c->host_wake_latency_ns));
+	seq_printf(m, "host_halt_poll_ns %llu\n", READ_ONCE(c->host_halt_poll_ns));
+	seq_printf(m, "host_info_reads %llu\n", READ_ONCE(c->host_info_reads));
+	seq_printf(m, "b_source %s\n",
+		   lazyidle_b_source_names[min_t(u32, READ_ONCE(c->last_b_source),
+						 LAZYIDLE_B_HOST)]);
 	/* DESIGN §3 cost model; B in ns of added wake latency (w = 1). */
 	seq_printf(m, "ledger_idles %llu\n", ledger.idles);
 	seq_printf(m, "ledger_polled_wakeups %llu\n", ledger.polled_wakeups);
@@ -541,6 +679,58 @@ static int lazyidle_governor_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(lazyidle_governor);
 
+/*
+ * Writes one word of the stand-in host info page as the host does: version
+ * odd, field, version even. Values are what the ABI can carry (u32); the
+ * consumer applies its own sanity bound. The mutex serialises writers only:
+ * readers in ->enter() use the lock-free version protocol.
+ */
+static int lazyidle_inject_host_word(u64 val, bool latency)
+{
+	struct kvm_steal_time *st = &lazyidle_inject_area;
+
+	if (val > U32_MAX)
+		return -EINVAL;
+	mutex_lock(&lazyidle_inject_lock);
+	WRITE_ONCE(st->version, st->version + 1);
+	smp_wmb(); /* odd version visible before the word changes */
+	if (latency)
+		WRITE_ONCE(LAZYIDLE_ST_WAKE_LATENCY(st), val);
+	else
+		WRITE_ONCE(LAZYIDLE_ST_HALT_POLL(st), val);
+	smp_wmb(); /* the word visible before the even version */
+	WRITE_ONCE(st->version, st->version + 1);
+	WRITE_ONCE(lazyidle_inject_area_ptr, st);
+	mutex_unlock(&lazyidle_inject_lock);
+	return 0;
+}
+
+static int lazyidle_inject_latency_set(void *data, u64 val)
+{
+	return lazyidle_inject_host_word(val, true);
+}
+
+static int lazyidle_inject_latency_get(void *data, u64 *val)
+{
+	*val = READ_ONCE(LAZYIDLE_ST_WAKE_LATENCY(&lazyidle_inject_area));
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(lazyidle_inject_latency_fops, lazyidle_inject_latency_get,
+			 lazyidle_inject_latency_set, "%llu\n");
+
+static int lazyidle_inject_poll_set(void *data, u64 val)
+{
+	return lazyidle_inject_host_word(val, false);
+}
+
+static int lazyidle_inject_poll_get(void *data, u64 *val)
+{
+	*val = READ_ONCE(LAZYIDLE_ST_HALT_POLL(&lazyidle_inject_area));
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(lazyidle_inject_poll_fops, lazyidle_inject_poll_get,
+			 lazyidle_inject_poll_set, "%llu\n");
+
 static void lazyidle_debugfs_init(void)
 {
 	char name[16];
@@ -549,6 +739,10 @@ static void lazyidle_debugfs_init(void)
 	lazyidle_debugfs = debugfs_create_dir("lazyidle", NULL);
 	debugfs_create_u64("inject_steal_ns", 0644, lazyidle_debugfs,
 			   &lazyidle_inject_steal_ns);
+	debugfs_create_file_unsafe("inject_host_wake_latency_ns", 0644, lazyidle_debugfs,
+				   NULL, &lazyidle_inject_latency_fops);
+	debugfs_create_file_unsafe("inject_host_halt_poll_ns", 0644, lazyidle_debugfs,
+				   NULL, &lazyidle_inject_poll_fops);
 	debugfs_create_file("governor", 0444, lazyidle_debugfs, NULL,
 			    &lazyidle_governor_fops);
 	for_each_possible_cpu(cpu) {
@@ -578,6 +772,11 @@ static int __init lazyidle_init(void)
 		return -EBUSY;
 	}
 	lazyidle_kvm = kvm_para_available();
+	/* The host series' two words sit where Debian's headers have pad[0..1]. */
+	BUILD_BUG_ON(offsetof(struct kvm_steal_time, pad) != 20);
+	/* A previous load's injection does not survive reloading. */
+	memset(&lazyidle_inject_area, 0, sizeof(lazyidle_inject_area));
+	lazyidle_inject_area_ptr = NULL;
 
 	/* A never-onlined CPU still gets a valid governor. */
 	for_each_possible_cpu(cpu) {

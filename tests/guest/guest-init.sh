@@ -191,6 +191,113 @@ echo core > $PARAMS/policy
 if [ "$recovered" -gt 0 ]; then guest_pass "poll budget recovers once steal stops (${recovered} ns)"
 else guest_fail "poll budget recovers once steal stops (${recovered} ns)"; fi
 
+# ---- host-published wake latency (KVM_FEATURE_HALT_POLL_INFO), injected ------------
+# A host with the series of shim/host/patches publishes each vCPU's measured
+# wake latency in its steal-time area; with use_host_latency=1 the module
+# then takes it as the latency part of B (B = w/100 * latency) instead of its
+# own lateness median. This guest is TCG, so it has no such area: debugfs
+# inject_host_wake_latency_ns writes a stand-in page the way the host writes
+# the real one (version odd, word, version even), and the CPUs read it with
+# the same version-protocol reader and the same B code, after each halt.
+# What this cannot show: that a real KVM host's page is found and read
+# (the host side is checked by scripts/test-host's L2 payload).
+# Exact figures: the published value is constant, so B must equal
+# 300000 * w / 100 to the ns; B from the own median moves by at most 1/16
+# per sample, so when it is back it must be within +-50% of the median's
+# w/100 (a few samples can land between the decision and the snapshot).
+w=$(cat $PARAMS/latency_weight_pct)
+host_b=$((300000 * w / 100))
+# snap CPU: one consistent read of the stats a check needs
+snap() {
+  awk '$1 ~ /^(b_source|block_cost_ns|calibrated_cost_ns|host_wake_latency_ns|host_halt_poll_ns|host_info_source|host_info_reads)$/ { printf "%s=%s ", $1, $2 }' "$DBG/cpu$1/stats"
+}
+# val SNAP KEY
+val() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+# settle: a halting sleep loop pinned to each CPU, so each reads the page
+# after a halt and decides with it afterwards
+settle() { for cpu in 0 1; do taskset -c $cpu /bin/sleeploop 50 > /dev/null; done; }
+hl_ok=1
+settle
+for cpu in 0 1; do
+  s0=$(snap $cpu); eval "before$cpu=\"\$s0\""
+  guest_info "host latency: cpu$cpu before injection: $s0"
+  [ "$(val "$s0" b_source)" = calibrated ] || { guest_info "cpu$cpu: b_source before injection is not calibrated"; hl_ok=0; }
+  [ "$(val "$s0" host_info_source)" = none ] || { guest_info "cpu$cpu: a host info source before injection"; hl_ok=0; }
+done
+echo 300000 > $DBG/inject_host_wake_latency_ns || hl_ok=0
+echo 123456 > $DBG/inject_host_halt_poll_ns || hl_ok=0
+settle
+for cpu in 0 1; do
+  s1=$(snap $cpu)
+  guest_info "host latency: cpu$cpu after injecting 300000 ns: $s1 (B expected ${host_b})"
+  if [ "$(val "$s1" b_source)" != host ] || [ "$(val "$s1" block_cost_ns)" != "$host_b" ] ||
+     [ "$(val "$s1" host_wake_latency_ns)" != 300000 ] || [ "$(val "$s1" host_halt_poll_ns)" != 123456 ] ||
+     [ "$(val "$s1" host_info_source)" != inject ]; then hl_ok=0; fi
+done
+if [ $hl_ok -eq 1 ]; then
+  guest_pass "published wake latency 300000 ns (injected) becomes B: b_source host, block_cost_ns ${host_b} = 300000 x ${w}/100 on both CPUs (before: $(val "$before0" block_cost_ns)/$(val "$before1" block_cost_ns) calibrated)"
+else
+  guest_fail "published wake latency 300000 ns (injected) becomes B on both CPUs"
+fi
+
+# calib_ok SNAP: B from the own median again (source and magnitude)
+calib_ok() {
+  _src=$(val "$1" b_source); _b=$(val "$1" block_cost_ns); _c=$(( $(val "$1" calibrated_cost_ns) * w / 100 ))
+  [ "$_src" = calibrated ] && [ "$_b" -ge $((_c / 2)) ] && [ "$_b" -le $((_c * 3 / 2)) ]
+}
+fb_ok=1
+echo 0 > $DBG/inject_host_wake_latency_ns || fb_ok=0
+settle
+for cpu in 0 1; do
+  s2=$(snap $cpu)
+  guest_info "host latency: cpu$cpu after publishing 0 (= not measured): $s2"
+  calib_ok "$s2" && [ "$(val "$s2" host_wake_latency_ns)" = 0 ] || fb_ok=0
+done
+if [ $fb_ok -eq 1 ]; then guest_pass "published wake latency 0 falls back to the own calibration (b_source calibrated, B within 50% of w x median)"
+else guest_fail "published wake latency 0 falls back to the own calibration"; fi
+
+off_ok=1
+echo 300000 > $DBG/inject_host_wake_latency_ns || off_ok=0
+echo 0 > $PARAMS/use_host_latency || off_ok=0
+settle
+for cpu in 0 1; do
+  s3=$(snap $cpu)
+  guest_info "host latency: cpu$cpu with use_host_latency=0 and 300000 published: $s3"
+  calib_ok "$s3" && [ "$(val "$s3" host_wake_latency_ns)" = 300000 ] || off_ok=0
+done
+echo 1 > $PARAMS/use_host_latency || off_ok=0
+if [ $off_ok -eq 1 ]; then guest_pass "use_host_latency=0: B from the own calibration although 300000 ns is published (and read)"
+else guest_fail "use_host_latency=0: B from the own calibration although 300000 ns is published"; fi
+
+# A published figure above calib_max_ns (2 ms) is treated like an outlier
+# sample: a host publishing nonsense must not switch polling on for good.
+big_ok=1
+echo 3000000 > $DBG/inject_host_wake_latency_ns || big_ok=0
+settle
+for cpu in 0 1; do
+  s4=$(snap $cpu)
+  guest_info "host latency: cpu$cpu with 3000000 ns published (> calib_max_ns): $s4"
+  calib_ok "$s4" || big_ok=0
+done
+if [ $big_ok -eq 1 ]; then guest_pass "published wake latency above calib_max_ns ignored (b_source calibrated)"
+else guest_fail "published wake latency above calib_max_ns ignored"; fi
+
+# Bad injected values: the ABI word is a u32; larger, negative or
+# unparsable writes fail with -EINVAL and the page keeps its old value.
+inj_ok=1
+echo 300000 > $DBG/inject_host_wake_latency_ns || inj_ok=0
+for bad in 4294967296 -1 abc; do
+  if echo "$bad" > $DBG/inject_host_wake_latency_ns 2>/dev/null; then guest_info "inject_host_wake_latency_ns accepted '$bad'"; inj_ok=0; fi
+  if echo "$bad" > $DBG/inject_host_halt_poll_ns 2>/dev/null; then guest_info "inject_host_halt_poll_ns accepted '$bad'"; inj_ok=0; fi
+done
+[ "$(cat $DBG/inject_host_wake_latency_ns)" = 300000 ] || { guest_info "inject_host_wake_latency_ns changed to $(cat $DBG/inject_host_wake_latency_ns)"; inj_ok=0; }
+[ "$(cat $DBG/inject_host_halt_poll_ns)" = 123456 ] || { guest_info "inject_host_halt_poll_ns changed to $(cat $DBG/inject_host_halt_poll_ns)"; inj_ok=0; }
+echo 4294967295 > $DBG/inject_host_wake_latency_ns || { guest_info "inject_host_wake_latency_ns refused U32_MAX"; inj_ok=0; }
+echo 0 > $DBG/inject_host_wake_latency_ns
+echo 0 > $DBG/inject_host_halt_poll_ns
+if [ $inj_ok -eq 1 ]; then guest_pass "bad injected host values refused (-EINVAL), old value kept; U32_MAX accepted"
+else guest_fail "bad injected host values"; fi
+
 # ---- bad parameters are refused, old value kept ------------------------------------
 bad_ok=1
 try_bad() { # PARAM VALUE
@@ -208,6 +315,8 @@ try_bad guest_halt_poll_ns abc
 try_bad block_cost_ns 99
 try_bad block_cost_ns 10000001
 try_bad calibrate 2
+try_bad use_host_latency 2
+try_bad use_host_latency -1
 try_bad latency_weight_pct 1001
 try_bad calib_shift 0
 try_bad calib_shift 11
