@@ -618,7 +618,8 @@ bool write_svg(const std::vector<row>& rows, const std::string& path) {
     if (r.x_ns > 0 && std::find(peers.begin(), peers.end(), r.peer) == peers.end()) peers.push_back(r.peer);
   if (peers.empty()) return false;  // no gap sweep in this run: nothing to plot
   const char* colors[] = {"#e41a1c", "#377eb8", "#4daf4a", "#984ea3", "#ff7f00",
-                          "#a65628", "#f781bf", "#999999", "#000000", "#17becf"};
+                          "#a65628", "#f781bf", "#999999", "#000000", "#17becf",
+                          "#bcbd22", "#7f7f7f"};  // one colour per peer: no wrap-around
   const double width = 1000, height = 460, left = 70, top = 40, panel_w = 380, panel_h = 340,
                gap_between = 90;
   std::ostringstream svg;
