@@ -671,14 +671,14 @@ bool write_svg(const std::vector<row>& rows, const std::string& path) {
           if (v > 0 && !std::isnan(v)) points += fmt(sx(r.x_ns), 1) + "," + fmt(sy(v), 1) + " ";
         }
       const bool ours = peers[k].rfind("lazyidle", 0) == 0;
-      svg << "<polyline fill=\"none\" stroke=\"" << colors[k % 10] << "\" stroke-width=\"" << (ours ? 3 : 1.5)
+      svg << "<polyline fill=\"none\" stroke=\"" << colors[k % (sizeof colors / sizeof colors[0])] << "\" stroke-width=\"" << (ours ? 3 : 1.5)
           << "\" points=\"" << points << "\"/>\n";
     }
   }
   for (size_t k = 0; k < peers.size(); ++k) {
     const double y = top + 10 + 18 * static_cast<double>(k);
     svg << "<line x1=\"" << width + 10 << "\" x2=\"" << width + 35 << "\" y1=\"" << y << "\" y2=\"" << y
-        << "\" stroke=\"" << colors[k % 10] << "\" stroke-width=\"3\"/><text x=\"" << width + 40 << "\" y=\""
+        << "\" stroke=\"" << colors[k % (sizeof colors / sizeof colors[0])] << "\" stroke-width=\"3\"/><text x=\"" << width + 40 << "\" y=\""
         << y + 4 << "\">" << peers[k] << "</text>\n";
   }
   svg << "<text x=\"" << left << "\" y=\"" << height - 10
