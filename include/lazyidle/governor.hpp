@@ -11,7 +11,12 @@
 // learns it online (a guest from halt wake lateness, a waiter from timing its
 // own futex round trips) and it moves. The governor remembers just enough of
 // its last decision to teach both halves, packed in 16 bytes so the default
-// per-CPU state stays within a cache line.
+// per-CPU state stays within a cache line: the budget and B for the policy,
+// the bound for the predictor, the prediction for the policy's outcome.
+// With Predictor = void the policy keeps the history itself and learns from
+// y, B and its own budget, so the record keeps only those 8 bytes and the
+// other 8 are the policy's (distribution_threshold spends 6 of them); its
+// outcome then carries no prediction (predicted.expected_ns = no_bound).
 #ifndef LAZYIDLE_GOVERNOR_HPP
 #define LAZYIDLE_GOVERNOR_HPP
 
@@ -46,6 +51,43 @@ struct predictor_slot<void, Policy> {
   constexpr void observe(const idle_sample&) {}  // the policy's reflect() feeds it
   constexpr void reset() {}
 };
+
+template <class T>
+inline constexpr bool is_void_v = false;
+template <>
+inline constexpr bool is_void_v<void> = true;
+
+// The last decision, saturated at u32_max (4.29 s): a budget or bound that
+// long is "forever" for a poll decision, and halving the record keeps the
+// state small. Full: for a governor with its own predictor.
+template <bool Full>
+struct decision_record {
+  u32 budget_ns = 0;
+  u32 block_cost_ns = 0;
+  u32 bound_ns = u32_max;
+  u32 expected_ns = 0;
+  constexpr void save(duration_ns budget, duration_ns block_cost, duration_ns bound, duration_ns expected) {
+    budget_ns = sat_u32(budget);
+    block_cost_ns = sat_u32(block_cost);
+    bound_ns = sat_u32(bound);
+    expected_ns = sat_u32(expected);
+  }
+  constexpr duration_ns bound() const { return bound_ns == u32_max ? no_bound : bound_ns; }
+  constexpr duration_ns expected() const { return expected_ns == u32_max ? no_bound : expected_ns; }
+};
+// Predictor = void: nothing to teach but the policy, which reads only y, B
+// and the budget.
+template <>
+struct decision_record<false> {
+  u32 budget_ns = 0;
+  u32 block_cost_ns = 0;
+  constexpr void save(duration_ns budget, duration_ns block_cost, duration_ns, duration_ns) {
+    budget_ns = sat_u32(budget);
+    block_cost_ns = sat_u32(block_cost);
+  }
+  static constexpr duration_ns bound() { return no_bound; }
+  static constexpr duration_ns expected() { return no_bound; }
+};
 }  // namespace detail
 
 // The predictor to pair with a policy when the caller has no preference:
@@ -78,31 +120,26 @@ class governor {
   constexpr governor_decision select(duration_ns block_cost_ns, duration_ns bound_ns = no_bound) {
     const prediction predicted = predictor().predict(bound_ns);
     const duration_ns budget = policy_.budget({predicted, block_cost_ns, bound_ns});
-    last_budget_ns_ = sat_u32(budget);
-    last_block_cost_ns_ = sat_u32(block_cost_ns);
-    last_bound_ns_ = sat_u32(bound_ns);
-    last_expected_ns_ = sat_u32(predicted.expected_ns);
+    last_.save(budget, block_cost_ns, bound_ns, predicted.expected_ns);
     return {budget, predicted};
   }
 
   // idle_ns: the whole idle period that followed the last select(), polling
   // included, as the caller measured it.
   constexpr void reflect(duration_ns idle_ns) {
-    const duration_ns bound = last_bound_ns_ == u32_max ? no_bound : last_bound_ns_;
-    predictor_.observe({idle_ns, bound});  // no-op when the policy keeps the history
+    predictor_.observe({idle_ns, last_.bound()});  // no-op when the policy keeps the history
     idle_outcome outcome;
     outcome.idle_ns = idle_ns;
-    outcome.budget_ns = last_budget_ns_ == u32_max ? no_bound : last_budget_ns_;
-    outcome.block_cost_ns = last_block_cost_ns_;
-    outcome.predicted.expected_ns = last_expected_ns_ == u32_max ? no_bound : last_expected_ns_;
+    outcome.budget_ns = last_.budget_ns == u32_max ? no_bound : last_.budget_ns;
+    outcome.block_cost_ns = last_.block_cost_ns;
+    outcome.predicted.expected_ns = last_.expected();
     policy_.reflect(outcome);
   }
 
   constexpr void reset() {
     predictor_.reset();
     policy_.reset();
-    last_budget_ns_ = last_block_cost_ns_ = last_expected_ns_ = 0;
-    last_bound_ns_ = u32_max;
+    last_ = {};
   }
 
   constexpr const auto& predictor() const { return predictor_.get(policy_); }
@@ -112,12 +149,7 @@ class governor {
  private:
   [[no_unique_address]] detail::predictor_slot<Predictor, Policy> predictor_{};
   [[no_unique_address]] Policy policy_{};
-  // Saturated at u32_max (4.29 s): a budget or bound that long is "forever"
-  // for a poll decision, and halving the record keeps the state small.
-  u32 last_budget_ns_ = 0;
-  u32 last_block_cost_ns_ = 0;
-  u32 last_bound_ns_ = u32_max;
-  u32 last_expected_ns_ = 0;
+  detail::decision_record<!detail::is_void_v<Predictor>> last_{};
 };
 
 }  // namespace lazyidle

@@ -177,6 +177,72 @@ TEST_CASE("histogram: best_threshold_for_mix is the cheapest candidate for the r
   CHECK(q.best_threshold_for_mix(20000, split, 0) == h::upper_edge(h::bin_of(3000)) + 20000);
 }
 
+TEST_CASE("histogram: the four-piece mix is the cheapest candidate for its reweighted mix") {
+  // As above with the short part cut at low_bin and the long part at
+  // far_bin. The weights are rounded to integers (shares in Q24 spread over
+  // each piece), so the answer is the cheapest up to that rounding.
+  std::mt19937_64 rng(17);
+  for (int trial = 0; trial < 300; ++trial) {
+    h p;
+    for (int i = 0; i < 300; ++i) {
+      const u64 kind = rng() % 4;
+      p.observe({kind == 0   ? rng() % 4000
+                 : kind == 1 ? 4000 + rng() % 16000
+                 : kind == 2 ? 20000 + rng() % 80000
+                             : 100000 + rng() % 3000000,
+                 no_bound});
+    }
+    const u32 split = h::bin_of(20000 + rng() % 60000);
+    const u32 low = split - 1 - static_cast<u32>(rng() % 12), far = split + 1 + static_cast<u32>(rng() % 10);
+    const u32 above_q8 = static_cast<u32>(rng() % 257), tiny_q8 = static_cast<u32>(rng() % 257),
+              far_q8 = static_cast<u32>(rng() % 257);
+    const duration_ns block = 10000 + rng() % 90000;
+    const double tiny = p.count_between(0, low), near_short = p.count_between(low, split),
+                 near_long = p.count_between(split, far), far_count = p.total() - tiny - near_short - near_long;
+    if (tiny == 0 || near_short == 0 || near_long == 0 || far_count == 0) continue;
+    auto weighted_cost = [&](duration_ns threshold) {
+      double cost = 0;
+      for (u32 bin = 0; bin < h::bin_count; ++bin) {
+        const double short_share = (256.0 - above_q8) / 256.0, long_share = above_q8 / 256.0;
+        const double share = bin < low     ? short_share * tiny_q8 / 256.0 / tiny
+                             : bin < split ? short_share * (256.0 - tiny_q8) / 256.0 / near_short
+                             : bin < far   ? long_share * (256.0 - far_q8) / 256.0 / near_long
+                                           : long_share * far_q8 / 256.0 / far_count;
+        const double each = h::upper_edge(bin) <= threshold ? static_cast<double>(h::representative(bin))
+                                                            : static_cast<double>(threshold + block);
+        cost += share * p.count(bin) * each;
+      }
+      return cost;
+    };
+    double best = weighted_cost(0);
+    for (u32 bin = 0; bin < h::last_bin; ++bin) best = std::min(best, weighted_cost(h::upper_edge(bin)));
+    const duration_ns got =
+        h::decode_threshold(p.best_threshold_for_mix_code(block, low, split, far, above_q8, tiny_q8, far_q8), block);
+    CAPTURE(trial);
+    CHECK(weighted_cost(got) <= best * (1 + 1e-4));
+  }
+  // Short idles of 3 us, long ones of 11 us (near B = 10 us: polling
+  // through one costs less than blocking after 3 us, 3 us + B) and 2 ms
+  // (far) in equal numbers: expecting the long ones to be the near ones,
+  // poll through them; expecting them far, poll through the short mode only.
+  h q;
+  for (int i = 0; i < 240; ++i) q.observe({i % 3 == 0 ? 3000ull : i % 3 == 1 ? 11000ull : 2000000ull, no_bound});
+  const u32 split = h::bin_of(10240), far = split + 6;
+  CHECK(h::decode_threshold(q.best_threshold_for_mix_code(10000, 0, split, far, 64, 128, 16), 10000) ==
+        h::upper_edge(h::bin_of(11000)));
+  CHECK(h::decode_threshold(q.best_threshold_for_mix_code(10000, 0, split, far, 64, 128, 240), 10000) ==
+        h::upper_edge(h::bin_of(3000)));
+  // Short idles of 2 us and 30 us at B = 50 us, long ones of 1 ms: when
+  // the short ones expected are the 30 us ones, polling to 2 us catches
+  // none of them, and it blocks at once.
+  h r;
+  for (int i = 0; i < 200; ++i) r.observe({i % 4 == 0 ? 2000ull : i % 4 == 1 ? 30000ull : 1000000ull, no_bound});
+  const u32 split50 = h::bin_of(53248), low50 = split50 - 10;
+  CHECK(h::decode_threshold(r.best_threshold_for_mix_code(50000, low50, split50, split50 + 6, 200, 240, 128), 50000) ==
+        h::upper_edge(h::bin_of(2000)));
+  CHECK(r.best_threshold_for_mix_code(50000, low50, split50, split50 + 6, 200, 8, 128) == 0);
+}
+
 TEST_CASE("histogram: best_threshold on the shapes that matter") {
   const duration_ns block = 20000;
   h empty;

@@ -43,12 +43,52 @@
 // behaves as the order-1 rule above. Measured (lazyidle-sim --sweep, ratio
 // vs OPT): bursty 1.272 -> 1.186 at B = 10 us, redis 1.369 -> 1.239 at
 // 10 us, mean of the three real traces at 10 us 1.155 -> 1.111; no trace
-// at any B worse by more than 0.2%. TEO still wins on bursty at 10 us
-// (1.146): after a short idle the policy cannot tell a stray long idle
-// from the start of a pause, and it prices both with the shape of all long
-// idles, pause ones included, so it polls only just past B where the
-// burst's own tail would pay to poll to ~20 us. Telling them apart would
-// take a shape per context, not two more bytes.
+// at any B worse by more than 0.2%.
+//
+// Shapes. That left TEO ahead at two of the sweep's points: bursty at 10
+// us (1.146 against 1.186) and the guest trace at 50 us (1.094 against
+// 1.125). Both were one mistake: a context priced its expected short and
+// long idles with the shapes of ALL remembered short and long idles, when
+// the shape, not only the share, depends on the context.
+//   On bursty, after a short idle in a burst the long idles are the
+// burst's own tail (exp(4 us) beyond 10 us, over by ~25 us), but half the
+// remembered long idles are a pause's (~500 us), so it polled only just
+// past B where polling through the tail pays (OPT would poll to about
+// 4 ln 300 = 23 us: the tail's saving against one pause start in 200).
+//   On the guest trace, the short idles after a long one are 22-36 us,
+// inside runs of long ones, but most remembered short idles are a burst's
+// (5-7 us), so after a long idle it often polled 7 us, catching none of
+// them: 72% of its excess cost was inside runs. There P(long) after a
+// short and after a long idle are close (the short idles inside a run are
+// followed by long ones), so the persistence gate was closed as well.
+//   TEO gets both from its recent-intercepts ring (most of the last 9
+// idles short: poll, else sleep). The policy gets them from two more
+// numbers per context, 1/16 averages like P(long): the share of its short
+// idles that are tiny (below split_of(B) - 10 bins, 2.5 octaves: about
+// B / 5.7; low_of()) and the share of its long idles that are far (from
+// split_of(B) + 6 bins, 1.5 octaves: about 2.8 B; far_of()). Pricing a
+// context reweights four pieces of the histogram, tiny, near short, near
+// long and far long, to (1 - p) t, (1 - p)(1 - t), p (1 - f) and p f, each
+// keeping its remembered shape (a cheap stand-in for a shape per context,
+// which would not fit). On bursty at 10 us f averages 0.11 after a short
+// idle against 0.52 in the histogram, and the threshold moves out over the
+// tail; 0.94 in a pause, where p says "block at once" anyway. On i.i.d.
+// idles t and f are the same in every context, the histogram's own
+// shares, and the reweighting is the identity up to rounding. The gates
+// decide as before when a context's numbers are used (the two run
+// contexts' t and f averaged when the run gate is closed, as their p are),
+// and one more opens the persistence gate's door: when t after a short
+// idle and after a long one differ by a quarter or more (shapes_differ()),
+// the policy conditions on the previous idle even if P(long) does not.
+// Measured (lazyidle-sim --sweep, ratio vs OPT): bursty at 10 us 1.186 ->
+// 1.152, guest at 50 us 1.125 -> 1.087 (TEO 1.146 and 1.094: no point of
+// the 40 more than 0.5% behind the best Linux governor now), guest at 100
+// us 1.157 -> 1.144, bursty at 20-100 us 0.7-1.0% better; no trace at any B
+// worse by more than 0.34% (pgbench at 100 us). The offsets are choices:
+// far at 4 bins gave bursty 1.148 but redis +0.5%, 8 bins 1.154, 16 bins
+// 1.167; tiny at 9 bins guest 1.091, 11-12 bins 1.088 but 12 puts pgbench
+// +0.5% at 100 us, 6 bins 1.106; a shape gate of 3/16 cost heavy_tailed
+// +0.6% at 100 us, 5/16 gave back half of the guest's gain.
 //
 // A next-timer bound b at or below B, when the layer has one, makes the
 // budget B: every idle that ends by the timer (late timers included, up
@@ -92,7 +132,7 @@
 // idle to the next: one idle shifts a window of 128-255. So reflect() keeps
 // the answers as 7-bit threshold codes (histogram.hpp), one per context
 // (after short, after one long, after a run of longs: one scan serves all
-// three when both gates are closed, two when only the persistence gate is
+// three when no gate is open, two when only the persistence or shape gate is
 // open), and rescans only every refresh_period-th
 // idle or when B moves to another split bin (the cache remembers the split
 // it was computed for). budget() decodes the code for the current
@@ -106,16 +146,22 @@
 // select + reflect 42 ns -> 8 ns CPU time on the bimodal bench stream, and
 // 74 ns -> 30 ns on a strictly alternating one, where the median walk
 // mispredicts and each rescan prices both classes; quality against the
-// best fixed threshold moved by under 0.01 on every test family.
+// best fixed threshold moved by under 0.01 on every test family. (The
+// shapes cost ~2 ns more per idle: 8.9 -> 10.7 ns on that stream, in a
+// plain loop; bench_governor's figure moves with the machine's load.)
 //
-// State, 48 bytes: the allowance (26 bits, so capped at 2^26 - 1 ns = 67 ms
-// as well as at 16 B) with the cache's split (6 bits) in one u32, the
-// histogram (39 bytes, whose 7 spare bits hold the after-long-run code),
-// the three probabilities (u8 each), then the previous idle's class (1
-// bit) with the after-short code (7 bits), and whether the idle before it
-// was long too (1 bit) with the after-one-long code (7 bits). The two
-// bytes the run contexts needed came from the histogram's two octaves
-// above 2.1 ms, which no B up to 123 us can use (histogram.hpp).
+// State, 56 bytes (54 and padding): the allowance (26 bits, so capped at
+// 2^26 - 1 ns = 67 ms as well as at 16 B) with the cache's split (6 bits)
+// in one u32, the histogram (39 bytes, whose 7 spare bits hold the
+// after-long-run code), the three probabilities (u8 each), then the
+// previous idle's class (1 bit) with the after-short code (7 bits), whether
+// the idle before it was long too (1 bit) with the after-one-long code (7
+// bits), and the three tiny and three far shares (u8 each). The two bytes
+// the run contexts needed came from the histogram's two octaves above
+// 2.1 ms, which no B up to 123 us can use (histogram.hpp); the six the
+// shapes needed from the governor, whose record of the last decision
+// keeps only the budget and B when the policy keeps the history
+// (governor.hpp): 64 bytes per CPU in all.
 #ifndef LAZYIDLE_POLICY_DISTRIBUTION_THRESHOLD_HPP
 #define LAZYIDLE_POLICY_DISTRIBUTION_THRESHOLD_HPP
 
@@ -144,6 +190,16 @@ class distribution_threshold {
   // noise on i.i.d. exponential idles (+0.15% at B = 20 us); a half gives
   // back part of the gain on bursts.
   static constexpr u32 run_gate_q8 = 96;
+  // Long idles count as far from split_of(B) + 6 bins up: 1.5 octaves, so
+  // from about 2.8 B (see Shapes). Measured on bursty at B = 10 us, before
+  // the tiny cut: 4 bins 1.148 but redis +0.5%, 6 bins 1.151, 8 bins
+  // 1.154, 16 bins 1.167.
+  static constexpr u32 far_offset_bins = 6;
+  // Short idles count as tiny below split_of(B) - 10 bins: 2.5 octaves, so
+  // below about B / 5.7 (see Shapes). Measured on the guest trace at B =
+  // 50 us: 9 bins 1.091, 10 1.087, 11 1.088, 12 1.088 but pgbench +0.5% at
+  // 100 us, 6 bins 1.106, 4 bins 1.095 but bursty at 10 us +0.2%.
+  static constexpr u32 low_offset_bins = 10;
   // Contexts: what the last idles were (see context()).
   static constexpr u32 after_short = 0, after_one_long = 1, after_long_run = 2, contexts = 3;
   // Rescan the histogram on every 16th idle (when its total is a multiple
@@ -179,9 +235,21 @@ class distribution_threshold {
     return boundary + (histogram_edges.midpoint[boundary] < block_cost_ns ? 1 : 0);
   }
 
-  // The histogram's best threshold for the mix of short (<= B) and long
-  // idles expected after the last ones: the shapes of the two parts are
-  // the remembered ones, their weights P(long | context).
+  // Short idles below this bin count as tiny (under about B / 5.7), the
+  // rest as near: a burst's own short idles, unlike the ones inside a run
+  // of long idles, are a few us (see Shapes at the top of this file).
+  static constexpr u32 low_of(duration_ns block_cost_ns) { return low_of_split(split_of(block_cost_ns)); }
+  static constexpr u32 low_of_split(u32 split) { return split > low_offset_bins ? split - low_offset_bins : 0; }
+
+  // Long idles from this bin up count as far (past about 2.8 B), the rest
+  // as near: a burst's own tail beyond B, unlike a pause, ends within a
+  // few B.
+  static constexpr u32 far_of(duration_ns block_cost_ns) { return far_of_split(split_of(block_cost_ns)); }
+  static constexpr u32 far_of_split(u32 split) { return min_of(split + far_offset_bins, histogram_bins::last_bin); }
+
+  // The histogram's best threshold for the mix of idles expected after the
+  // last ones: short (<= B) and long in shares P(long | context), each cut
+  // in two by its own context's tiny and far shares (see Shapes).
   constexpr duration_ns learned_threshold(duration_ns block_cost_ns) const {
     return histogram_predictor::decode_threshold(learned_code(block_cost_ns, context()), block_cost_ns);
   }
@@ -192,12 +260,18 @@ class distribution_threshold {
   // persistence gate decides between the previous idle's class and the
   // unconditional histogram.
   constexpr u32 learned_code(duration_ns block_cost_ns, u32 which) const {
-    if (which != after_short && run_matters())
-      return histogram_.best_threshold_for_mix_code(block_cost_ns, split_of(block_cost_ns),
-                                                    long_after_q8_[which == after_one_long ? after_one_long : after_long_run]);
-    if (!persistent()) return histogram_.best_threshold_code(block_cost_ns);
-    return histogram_.best_threshold_for_mix_code(block_cost_ns, split_of(block_cost_ns),
-                                                  which == after_short ? long_after_q8_[after_short] : after_long_q8());
+    const bool run = which != after_short && run_matters();
+    if (!run && !conditioned()) return histogram_.best_threshold_code(block_cost_ns);
+    // The context's own estimates, or for a long context with the run gate
+    // closed the two run contexts' averaged. (Selected, then one call: see
+    // refresh_cache() on why learned_code() must stay small.)
+    const bool own = run || which == after_short;
+    const u32 split = split_of(block_cost_ns);
+    return histogram_.best_threshold_for_mix_code(
+        block_cost_ns, low_of_split(split), split, far_of_split(split),
+        own ? long_after_q8_[which] : average_after_long(long_after_q8_),
+        own ? tiny_after_q8_[which] : average_after_long(tiny_after_q8_),
+        own ? far_after_q8_[which] : average_after_long(far_after_q8_));
   }
 
   // Where the next idle stands: after a short idle, after one long idle
@@ -209,8 +283,11 @@ class distribution_threshold {
   // P(long | previous long), order 1: the two run contexts' estimates
   // averaged. It is only used when they are within the run gate of each
   // other, so it is within half of it of either.
-  constexpr u32 after_long_q8() const {
-    return (long_after_q8_[after_one_long] + long_after_q8_[after_long_run] + 1) / 2;
+  constexpr u32 after_long_q8() const { return average_after_long(long_after_q8_); }
+
+  // The same average for any per-context Q8 estimate.
+  static constexpr u32 average_after_long(const u8 (&per_context)[contexts]) {
+    return (per_context[after_one_long] + per_context[after_long_run] + 1) / 2;
   }
 
   // Do P(long | previous long) and P(long | previous short) differ enough
@@ -221,6 +298,18 @@ class distribution_threshold {
     return persistence >= persistence_gate_q8;
   }
 
+  // Do the short idles after a short one and after a long one differ in
+  // shape (the share that is tiny) by a quarter or more? Then condition on
+  // the previous idle even when P(long) does not differ (see Shapes).
+  constexpr bool shapes_differ() const {
+    const u32 after_short_q8 = tiny_after_q8_[after_short], after_long = average_after_long(tiny_after_q8_);
+    const u32 difference = after_long > after_short_q8 ? after_long - after_short_q8 : after_short_q8 - after_long;
+    return difference >= persistence_gate_q8;
+  }
+
+  // Condition on the previous idle at all?
+  constexpr bool conditioned() const { return persistent() || shapes_differ(); }
+
   // After a long idle, does it matter whether the one before was long too
   // (a pause going on) or short (one long idle inside a burst)?
   constexpr bool run_matters() const {
@@ -229,11 +318,23 @@ class distribution_threshold {
   }
 
   constexpr void reflect(const idle_outcome& outcome) {
-    histogram_.observe({outcome.idle_ns, no_bound});
+    // The idle's bin and B's split bin are each found once per idle, for
+    // the histogram, the shape estimates and the cache (select + reflect on
+    // bench_governor's stream, plain loop: 14 -> 10.7 ns against finding
+    // them where each is used).
+    const u32 bin = histogram_predictor::bin_of(outcome.idle_ns);
+    histogram_.observe_bin(bin);
     const duration_ns block = outcome.block_cost_ns;
     const u32 was_long = outcome.idle_ns > block ? 1 : 0;
     const u32 now = context();
     long_after_q8_[now] = step_toward(long_after_q8_[now], was_long ? 256 : 0);
+    // The shape within the class: tiny among short idles, far among long.
+    // (Two branches measured faster than one update through a reference.)
+    const u32 split = split_of(block);
+    if (was_long)
+      far_after_q8_[now] = step_toward(far_after_q8_[now], bin >= far_of_split(split) ? 256 : 0);
+    else
+      tiny_after_q8_[now] = step_toward(tiny_after_q8_[now], bin < low_of_split(split) ? 256 : 0);
     long_run_ = static_cast<u8>(previous_long_ & was_long) & 1u;
     previous_long_ = static_cast<u8>(was_long) & 1u;
     const duration_ns break_even_cost = decision_cost(outcome.idle_ns, block, block);
@@ -242,13 +343,17 @@ class distribution_threshold {
     // sat_sub floors at zero; with budgets from guarded() the floor is never
     // reached (the risk check guarantees paid - break_even <= allowance).
     allowance_ns_ = static_cast<u32>(min_of(sat_sub(earned, paid), allowance_cap_ns(block))) & allowance_mask;
-    refresh_cache(block);
+    refresh_cache_for(block, split);
   }
 
   // Rescans when due (see the top of this file). Public so a layer can
   // force one, e.g. after changing B by a lot.
-  constexpr void refresh_cache(duration_ns block_cost_ns) {
-    const u32 key = split_of(block_cost_ns) + 1;
+  constexpr void refresh_cache(duration_ns block_cost_ns) { refresh_cache_for(block_cost_ns, split_of(block_cost_ns)); }
+
+ private:
+  // refresh_cache() with B's split bin already found.
+  constexpr void refresh_cache_for(duration_ns block_cost_ns, u32 split) {
+    const u32 key = split + 1;
     if (histogram_.total() == 0) {
       cache_key_ = 0;  // nothing learned: budget() answers B without a scan
       return;
@@ -262,7 +367,7 @@ class distribution_threshold {
     // median its caller never reads: bench_governor 8 -> 15 ns. One call
     // site is inlined like the rest of reflect().)
     const bool run = run_matters();
-    const u32 scans = run ? contexts : persistent() ? 2 : 1;
+    const u32 scans = run ? contexts : conditioned() ? 2 : 1;
     u32 codes[contexts] = {};
     for (u32 which = 0; which < contexts; ++which)
       codes[which] = which < scans ? learned_code(block_cost_ns, which) : codes[which - 1];
@@ -272,6 +377,7 @@ class distribution_threshold {
     cache_key_ = key & 0x3fu;
   }
 
+ public:
   constexpr void reset() { *this = distribution_threshold{}; }
 
   // The bound holds for the sum over every prefix of the idles, not per
@@ -331,6 +437,8 @@ class distribution_threshold {
   u8 after_short_code_ : 7 = 0;
   u8 long_run_ : 1 = 0;                      // ... and the one before it too?
   u8 after_one_long_code_ : 7 = 0;
+  u8 tiny_after_q8_[contexts] = {128, 128, 128};  // P(short idle is tiny | context), Q8
+  u8 far_after_q8_[contexts] = {128, 128, 128};   // P(long idle is far | context), Q8
 };
 
 }  // namespace lazyidle

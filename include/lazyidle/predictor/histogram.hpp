@@ -36,6 +36,10 @@
 // and returns the cheapest T. Only edges of occupied bins can win (moving T
 // across an empty bin only makes the blocked idles dearer), ties go to the
 // smaller T. With nothing remembered it returns B, the break-even budget.
+// best_threshold_for_mix_code() runs the same scan with pieces of the
+// histogram reweighted to an expected mix: short and long (split at B), or
+// four pieces (tiny and near short, near and far long), each piece keeping
+// its remembered shape.
 //
 // Threshold codes. Every answer of the scan is one of {0, upper edge of
 // bin i, upper edge of bin i + B}, so it fits in 7 bits: best_threshold_code()
@@ -132,9 +136,12 @@ class histogram_predictor : public histogram_bins {
   static constexpr u32 code_plus_block = 0x40;
   static_assert(last_bin < code_bin_mask, "threshold codes need a bin index in 6 bits");
 
-  constexpr void observe(const idle_sample& sample) {
+  constexpr void observe(const idle_sample& sample) { observe_bin(bin_of(sample.idle_ns)); }
+
+  // observe() for a caller that already has the idle's bin.
+  constexpr void observe_bin(u32 bin) {
     if (total_ >= max_total) halve();
-    counts_[bin_of(sample.idle_ns)] += 1;
+    counts_[bin] += 1;
     total_ += 1;
   }
 
@@ -198,7 +205,7 @@ class histogram_predictor : public histogram_bins {
   // T = 0 + B, i.e. B.
   constexpr u32 best_threshold_code(duration_ns block_cost_ns) const {
     if (total_ == 0) return code_plus_block;
-    return scan(block_cost_ns, 0, 1, 1, total_);
+    return scan(block_cost_ns, {0, 0, 0}, {{1, 1, 1, 1}}, total_);
   }
 
   static constexpr duration_ns decode_threshold(u32 code, duration_ns block_cost_ns) {
@@ -228,7 +235,45 @@ class histogram_predictor : public histogram_bins {
     const u64 weighted_total =
         static_cast<u64>(below_weight) * below + static_cast<u64>(above_weight) * above;
     if (weighted_total == 0) return code_plus_block;  // unreachable: both parts hold idles
-    return scan(block_cost_ns, split_bin, below_weight, above_weight, weighted_total);
+    return scan(block_cost_ns, {split_bin, split_bin, split_bin}, {{below_weight, above_weight, above_weight, above_weight}},
+                weighted_total);
+  }
+
+  // The same with each part cut in two: the short part at low_bin (tiny
+  // and near short idles), the long part at far_bin (near and far long
+  // ones). Of the short idles a fraction tiny_q8 / 256 are expected below
+  // low_bin, of the long ones far_q8 / 256 from far_bin up, each piece
+  // keeping its remembered shape. This is how a caller prices a context
+  // whose idles differ in shape from the remembered ones, not only in the
+  // share that is long: after a short idle in a burst the long ones are
+  // the burst's own tail, just past B, not the pauses most remembered long
+  // idles belong to. A part with an empty piece is not cut; with a part
+  // empty there is nothing to reweight.
+  constexpr u32 best_threshold_for_mix_code(duration_ns block_cost_ns, u32 low_bin, u32 split_bin, u32 far_bin,
+                                            u32 above_q8, u32 tiny_q8, u32 far_q8) const {
+    const u32 tiny = count_between(0, low_bin);
+    const u32 near_short = count_between(low_bin, split_bin);
+    const u32 near_long = count_between(split_bin, far_bin);
+    const u32 far = total_ - tiny - near_short - near_long;
+    const u32 below = tiny + near_short, above = near_long + far;
+    if (below == 0 || above == 0) return best_threshold_code(block_cost_ns);
+    above_q8 = min_of<u32>(above_q8, 256);
+    tiny_q8 = min_of<u32>(tiny_q8, 256);
+    far_q8 = min_of<u32>(far_q8, 256);
+    // Each piece's expected share in Q16 (they sum to 2^16), times 2^8 and
+    // spread over its remembered idles: weights and their total at most
+    // 2^24, so the scan's sums stay below 2^57.
+    const u32 short_q8 = 256 - above_q8;
+    const bool cut_short = tiny != 0 && near_short != 0, cut_long = near_long != 0 && far != 0;
+    const u32 tiny_weight = cut_short ? ((short_q8 * tiny_q8) << 8) / tiny : (short_q8 << 16) / below;
+    const u32 near_short_weight = cut_short ? ((short_q8 * (256 - tiny_q8)) << 8) / near_short : tiny_weight;
+    const u32 near_long_weight = cut_long ? ((above_q8 * (256 - far_q8)) << 8) / near_long : (above_q8 << 16) / above;
+    const u32 far_weight = cut_long ? ((above_q8 * far_q8) << 8) / far : near_long_weight;
+    const u64 weighted_total = static_cast<u64>(tiny_weight) * tiny + static_cast<u64>(near_short_weight) * near_short +
+                               static_cast<u64>(near_long_weight) * near_long + static_cast<u64>(far_weight) * far;
+    if (weighted_total == 0) return code_plus_block;  // unreachable: the shares sum to 2^16
+    const piece_weights weights{{tiny_weight, near_short_weight, near_long_weight, far_weight}};
+    return scan(block_cost_ns, {low_bin, split_bin, far_bin}, weights, weighted_total);
   }
 
   // Idles remembered in bins [first, last).
@@ -249,6 +294,13 @@ class histogram_predictor : public histogram_bins {
   constexpr void set_owner_bits(u32 bits) { owner_bits_ = static_cast<u8>(bits & 0x7fu) & 0x7fu; }
 
  private:
+  struct piece_cuts {
+    u32 bin[3];
+  };
+  struct piece_weights {
+    u32 weight[4];
+  };
+
   constexpr void halve() {
     u32 total = 0;
     for (u32 bin = 0; bin < bin_count; ++bin) {
@@ -266,15 +318,17 @@ class histogram_predictor : public histogram_bins {
   // than pricing an empty bin. An empty bin's edge never wins on its own: it prices the
   // idles above it dearer than the occupied edge below it did, or the same
   // if none are.
-  constexpr u32 scan(duration_ns block_cost_ns, u32 split_bin, u32 below_weight, u32 above_weight,
-                     u64 weighted_total) const {
+  // Bins below cuts[0] are weighted weights[0], those in [cuts[0], cuts[1])
+  // weights[1], and so on.
+  constexpr u32 scan(duration_ns block_cost_ns, piece_cuts cuts, piece_weights weights, u64 weighted_total) const {
     const u64 block = min_of<u64>(block_cost_ns, 1ull << 32);
     u64 best_cost = block * weighted_total;  // T = 0: every idle blocks at once
     u32 best = 0;                            // code: 0 or 1 + bin
     u64 polled_cost = 0;
     u64 polled = 0;
     for (u32 bin = 0; bin < last_bin; ++bin) {
-      const u64 weight = static_cast<u64>(counts_[bin]) * (bin < split_bin ? below_weight : above_weight);
+      const u32 piece = (bin >= cuts.bin[0] ? 1u : 0u) + (bin >= cuts.bin[1] ? 1u : 0u) + (bin >= cuts.bin[2] ? 1u : 0u);
+      const u64 weight = static_cast<u64>(counts_[bin]) * weights.weight[piece];
       polled += weight;
       polled_cost += weight * histogram_edges.midpoint[bin];
       const u64 cost = polled_cost + (histogram_edges.upper[bin] + block) * (weighted_total - polled);

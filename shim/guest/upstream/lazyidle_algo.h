@@ -41,6 +41,18 @@
  * quarter or more, the previous idle period's class does. Otherwise the
  * histogram is priced as it is.
  *
+ * Shapes. Each context also learns, as 1/16 averages, the share of its
+ * short idle periods that were tiny (2.5 octaves or more below B's bin,
+ * under about B / 5.7) and of its long ones that were far (1.5 octaves or
+ * more past it, about 2.8 B), and the reweighting prices tiny, near short,
+ * near long and far long ones in those shares: after a short idle period
+ * in a burst the long ones are mostly the burst's own tail, just past B,
+ * and polling through it pays; inside a run of long idle periods the short
+ * ones are near B, not a burst's few microseconds, and polling for those
+ * does not. When the tiny shares after short and after long (averaged)
+ * differ by a quarter or more, the previous idle period's class is
+ * conditioned on even if its probabilities do not differ.
+ *
  * Cache. Pricing all bins is the expensive part, and its answer hardly
  * moves per idle period, so the answers (one per context) are kept as
  * 7-bit codes and recomputed on every 16th idle period or when B moves to
@@ -83,6 +95,8 @@
 #define LAZYIDLE_ALLOWANCE_MAX_NS	((1ULL << 26) - 1)
 #define LAZYIDLE_PERSISTENCE_GATE_Q8	64
 #define LAZYIDLE_RUN_GATE_Q8		96
+#define LAZYIDLE_FAR_OFFSET_BINS	6	/* far long: from about 2.8 B */
+#define LAZYIDLE_LOW_OFFSET_BINS	10	/* tiny short: below about B / 5.7 */
 
 /* Contexts: what the last idle periods were */
 #define LAZYIDLE_AFTER_SHORT		0
@@ -91,17 +105,19 @@
 #define LAZYIDLE_CONTEXTS		3
 #define LAZYIDLE_REFRESH_PERIOD		16
 
-/* One CPU's state: the policy's (48 bytes in the C++ core) and the record */
+/* One CPU's state: the policy's (56 bytes in the C++ core) and the record */
 struct lazyidle_gov {
 	u32 allowance_ns;
 	u8 counts[LAZYIDLE_BIN_COUNT];
 	u8 total;
-	u8 halving_parity;
-	u8 previous_long;	/* was the last idle period long? */
-	u8 long_run;		/* ... and the one before it too? */
+	u8 halving_parity : 1;
+	u8 previous_long : 1;	/* was the last idle period long? */
+	u8 long_run : 1;	/* ... and the one before it too? */
 	u8 long_after_q8[LAZYIDLE_CONTEXTS];	/* P(long | context), Q8 */
 	u8 cache_key;		/* 1 + split the codes are for, 0: none */
 	u8 codes[LAZYIDLE_CONTEXTS];		/* threshold code per context */
+	u8 tiny_after_q8[LAZYIDLE_CONTEXTS];	/* P(short one tiny | context) */
+	u8 far_after_q8[LAZYIDLE_CONTEXTS];	/* P(long one far | context) */
 	/* the last decision, saturated to u32 as in the C++ governor */
 	u32 last_budget_ns;
 	u32 last_block_cost_ns;
@@ -275,22 +291,21 @@ static inline u32 lazyidle_hist_count_between(const struct lazyidle_gov *g,
 
 /*
  * Prices T = 0 and every bin's upper edge with idle periods in bins below
- * split_bin weighted below_weight, the others above_weight; returns the
- * cheapest as a code.
+ * cuts[0] weighted weights[0], those in [cuts[0], cuts[1]) weights[1], and
+ * so on; returns the cheapest as a code.
  */
 static inline u32 lazyidle_hist_scan(const struct lazyidle_gov *g,
-				     u64 block_cost_ns, u32 split_bin,
-				     u32 below_weight, u32 above_weight,
-				     u64 weighted_total)
+				     u64 block_cost_ns, const u32 cuts[3],
+				     const u32 weights[4], u64 weighted_total)
 {
 	u64 block = lazyidle_min(block_cost_ns, 1ULL << 32);
 	u64 best_cost = block * weighted_total;
 	u64 polled_cost = 0, polled = 0, weight, cost;
-	u32 bin, best = 0;
+	u32 bin, piece, best = 0;
 
 	for (bin = 0; bin < LAZYIDLE_LAST_BIN; bin++) {
-		weight = (u64)g->counts[bin] *
-			 (bin < split_bin ? below_weight : above_weight);
+		piece = (bin >= cuts[0]) + (bin >= cuts[1]) + (bin >= cuts[2]);
+		weight = (u64)g->counts[bin] * weights[piece];
 		polled += weight;
 		polled_cost += weight * lazyidle_midpoint(bin);
 		cost = polled_cost + (lazyidle_upper_edge(bin) + block) *
@@ -309,9 +324,11 @@ static inline u32 lazyidle_hist_scan(const struct lazyidle_gov *g,
 static inline u32 lazyidle_hist_best_code(const struct lazyidle_gov *g,
 					  u64 block_cost_ns)
 {
+	static const u32 cuts[3] = { 0, 0, 0 }, weights[4] = { 1, 1, 1, 1 };
+
 	if (g->total == 0)
 		return LAZYIDLE_CODE_PLUS_BLOCK;
-	return lazyidle_hist_scan(g, block_cost_ns, 0, 1, 1, g->total);
+	return lazyidle_hist_scan(g, block_cost_ns, cuts, weights, g->total);
 }
 
 /* Idle periods from split_bin up taken as a share above_q8 / 256 of the next */
@@ -332,8 +349,62 @@ static inline u32 lazyidle_hist_best_code_for_mix(const struct lazyidle_gov *g,
 	weighted_total = (u64)below_weight * below + (u64)above_weight * above;
 	if (weighted_total == 0)
 		return LAZYIDLE_CODE_PLUS_BLOCK;
-	return lazyidle_hist_scan(g, block_cost_ns, split_bin, below_weight,
-				  above_weight, weighted_total);
+	{
+		u32 cuts[3] = { split_bin, split_bin, split_bin };
+		u32 weights[4] = { below_weight, above_weight, above_weight,
+				   above_weight };
+
+		return lazyidle_hist_scan(g, block_cost_ns, cuts, weights,
+					  weighted_total);
+	}
+}
+
+/*
+ * The same with the short ones cut at low_bin (a share tiny_q8 / 256 below
+ * it) and the long ones at far_bin (a share far_q8 / 256 from it up), each
+ * piece keeping its remembered shape; a part with an empty piece is not cut
+ */
+static inline u32 lazyidle_hist_best_code_for_mix4(const struct lazyidle_gov *g,
+						   u64 block_cost_ns,
+						   const u32 cuts[3],
+						   u32 above_q8, u32 tiny_q8,
+						   u32 far_q8)
+{
+	u32 tiny = lazyidle_hist_count_between(g, 0, cuts[0]);
+	u32 near_short = lazyidle_hist_count_between(g, cuts[0], cuts[1]);
+	u32 near_long = lazyidle_hist_count_between(g, cuts[1], cuts[2]);
+	u32 far = g->total - tiny - near_short - near_long;
+	u32 below = tiny + near_short, above = near_long + far;
+	u32 short_q8, weights[4];
+	u64 weighted_total;
+
+	if (below == 0 || above == 0)
+		return lazyidle_hist_best_code(g, block_cost_ns);
+	above_q8 = (u32)lazyidle_min(above_q8, 256);
+	tiny_q8 = (u32)lazyidle_min(tiny_q8, 256);
+	far_q8 = (u32)lazyidle_min(far_q8, 256);
+	short_q8 = 256 - above_q8;
+	/* Q16 shares times 2^8, spread over each piece's idle periods */
+	if (tiny && near_short) {
+		weights[0] = ((short_q8 * tiny_q8) << 8) / tiny;
+		weights[1] = ((short_q8 * (256 - tiny_q8)) << 8) / near_short;
+	} else {
+		weights[0] = (short_q8 << 16) / below;
+		weights[1] = weights[0];
+	}
+	if (near_long && far) {
+		weights[2] = ((above_q8 * (256 - far_q8)) << 8) / near_long;
+		weights[3] = ((above_q8 * far_q8) << 8) / far;
+	} else {
+		weights[2] = (above_q8 << 16) / above;
+		weights[3] = weights[2];
+	}
+	weighted_total = (u64)weights[0] * tiny + (u64)weights[1] * near_short +
+			 (u64)weights[2] * near_long + (u64)weights[3] * far;
+	if (weighted_total == 0)
+		return LAZYIDLE_CODE_PLUS_BLOCK;
+	return lazyidle_hist_scan(g, block_cost_ns, cuts, weights,
+				  weighted_total);
 }
 
 static inline u64 lazyidle_decode_threshold(u32 code, u64 block_cost_ns)
@@ -356,17 +427,38 @@ static inline u32 lazyidle_split_of(u64 block_cost_ns)
 	return boundary + (lazyidle_midpoint(boundary) < block_cost_ns ? 1 : 0);
 }
 
+/* Short idle periods below this bin count as tiny */
+static inline u32 lazyidle_low_of(u64 block_cost_ns)
+{
+	u32 split = lazyidle_split_of(block_cost_ns);
+
+	return split > LAZYIDLE_LOW_OFFSET_BINS ?
+	       split - LAZYIDLE_LOW_OFFSET_BINS : 0;
+}
+
+/* Long idle periods from this bin up count as far */
+static inline u32 lazyidle_far_of(u64 block_cost_ns)
+{
+	return (u32)lazyidle_min(lazyidle_split_of(block_cost_ns) +
+				 LAZYIDLE_FAR_OFFSET_BINS, LAZYIDLE_LAST_BIN);
+}
+
 static inline u32 lazyidle_context(const struct lazyidle_gov *g)
 {
 	return g->previous_long ? LAZYIDLE_AFTER_ONE_LONG + g->long_run :
 	       LAZYIDLE_AFTER_SHORT;
 }
 
-/* P(long | previous long): the two run contexts averaged */
+/* A per-context estimate after a long idle period: the run contexts averaged */
+static inline u32 lazyidle_after_long(const u8 per_context[LAZYIDLE_CONTEXTS])
+{
+	return (per_context[LAZYIDLE_AFTER_ONE_LONG] +
+		per_context[LAZYIDLE_AFTER_LONG_RUN] + 1) / 2;
+}
+
 static inline u32 lazyidle_after_long_q8(const struct lazyidle_gov *g)
 {
-	return (g->long_after_q8[LAZYIDLE_AFTER_ONE_LONG] +
-		g->long_after_q8[LAZYIDLE_AFTER_LONG_RUN] + 1) / 2;
+	return lazyidle_after_long(g->long_after_q8);
 }
 
 static inline bool lazyidle_persistent(const struct lazyidle_gov *g)
@@ -377,6 +469,22 @@ static inline bool lazyidle_persistent(const struct lazyidle_gov *g)
 			  after_short - after_long;
 
 	return persistence >= LAZYIDLE_PERSISTENCE_GATE_Q8;
+}
+
+/* Do the short ones after short and after long differ in shape? */
+static inline bool lazyidle_shapes_differ(const struct lazyidle_gov *g)
+{
+	u32 after_short = g->tiny_after_q8[LAZYIDLE_AFTER_SHORT];
+	u32 after_long = lazyidle_after_long(g->tiny_after_q8);
+	u32 difference = after_long > after_short ? after_long - after_short :
+			 after_short - after_long;
+
+	return difference >= LAZYIDLE_PERSISTENCE_GATE_Q8;
+}
+
+static inline bool lazyidle_conditioned(const struct lazyidle_gov *g)
+{
+	return lazyidle_persistent(g) || lazyidle_shapes_differ(g);
 }
 
 static inline bool lazyidle_run_matters(const struct lazyidle_gov *g)
@@ -390,17 +498,26 @@ static inline bool lazyidle_run_matters(const struct lazyidle_gov *g)
 static inline u32 lazyidle_learned_code(const struct lazyidle_gov *g,
 					u64 block_cost_ns, u32 context)
 {
-	u32 split = lazyidle_split_of(block_cost_ns);
+	u32 cuts[3] = { lazyidle_low_of(block_cost_ns),
+			lazyidle_split_of(block_cost_ns),
+			lazyidle_far_of(block_cost_ns) };
 
 	if (context != LAZYIDLE_AFTER_SHORT && lazyidle_run_matters(g))
-		return lazyidle_hist_best_code_for_mix(g, block_cost_ns, split,
-						       g->long_after_q8[context]);
-	if (!lazyidle_persistent(g))
+		return lazyidle_hist_best_code_for_mix4(g, block_cost_ns, cuts,
+				g->long_after_q8[context],
+				g->tiny_after_q8[context],
+				g->far_after_q8[context]);
+	if (!lazyidle_conditioned(g))
 		return lazyidle_hist_best_code(g, block_cost_ns);
-	return lazyidle_hist_best_code_for_mix(g, block_cost_ns, split,
-			context == LAZYIDLE_AFTER_SHORT ?
-			g->long_after_q8[LAZYIDLE_AFTER_SHORT] :
-			lazyidle_after_long_q8(g));
+	if (context == LAZYIDLE_AFTER_SHORT)
+		return lazyidle_hist_best_code_for_mix4(g, block_cost_ns, cuts,
+				g->long_after_q8[LAZYIDLE_AFTER_SHORT],
+				g->tiny_after_q8[LAZYIDLE_AFTER_SHORT],
+				g->far_after_q8[LAZYIDLE_AFTER_SHORT]);
+	return lazyidle_hist_best_code_for_mix4(g, block_cost_ns, cuts,
+				lazyidle_after_long_q8(g),
+				lazyidle_after_long(g->tiny_after_q8),
+				lazyidle_after_long(g->far_after_q8));
 }
 
 static inline u64 lazyidle_cached_threshold(const struct lazyidle_gov *g,
@@ -477,7 +594,7 @@ static inline void lazyidle_refresh_cache(struct lazyidle_gov *g,
 	after_short = lazyidle_learned_code(g, block_cost_ns,
 					    LAZYIDLE_AFTER_SHORT);
 	run = lazyidle_run_matters(g);
-	after_one_long = run || lazyidle_persistent(g) ?
+	after_one_long = run || lazyidle_conditioned(g) ?
 			 lazyidle_learned_code(g, block_cost_ns,
 					       LAZYIDLE_AFTER_ONE_LONG) :
 			 after_short;
@@ -497,14 +614,27 @@ static inline void lazyidle_policy_reflect(struct lazyidle_gov *g,
 {
 	u32 was_long = idle_ns > block_cost_ns ? 1 : 0;
 	u32 context = lazyidle_context(g);
+	u32 bin;
 	u64 break_even, paid, earned;
 
 	lazyidle_hist_observe(g, idle_ns);
 	g->long_after_q8[context] =
 		lazyidle_step_toward(g->long_after_q8[context],
 				     was_long ? 256 : 0);
-	g->long_run = (u8)(g->previous_long & was_long);
-	g->previous_long = (u8)was_long;
+	/* The shape within the class: tiny among short, far among long */
+	bin = lazyidle_bin_of(idle_ns);
+	if (was_long)
+		g->far_after_q8[context] =
+			lazyidle_step_toward(g->far_after_q8[context],
+					     bin >= lazyidle_far_of(block_cost_ns) ?
+					     256 : 0);
+	else
+		g->tiny_after_q8[context] =
+			lazyidle_step_toward(g->tiny_after_q8[context],
+					     bin < lazyidle_low_of(block_cost_ns) ?
+					     256 : 0);
+	g->long_run = g->previous_long & was_long;
+	g->previous_long = was_long;
 	break_even = lazyidle_decision_cost(idle_ns, block_cost_ns,
 					    block_cost_ns);
 	paid = lazyidle_decision_cost(idle_ns, budget_ns, block_cost_ns);
@@ -520,7 +650,9 @@ static inline void lazyidle_policy_reflect(struct lazyidle_gov *g,
 
 static inline void lazyidle_gov_init(struct lazyidle_gov *g)
 {
-	*g = (struct lazyidle_gov){ .long_after_q8 = { 128, 128, 128 } };
+	*g = (struct lazyidle_gov){ .long_after_q8 = { 128, 128, 128 },
+				    .tiny_after_q8 = { 128, 128, 128 },
+				    .far_after_q8 = { 128, 128, 128 } };
 }
 
 /*
