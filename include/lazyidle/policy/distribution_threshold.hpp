@@ -90,6 +90,32 @@
 // +0.5% at 100 us, 6 bins 1.106; a shape gate of 3/16 cost heavy_tailed
 // +0.6% at 100 us, 5/16 gave back half of the guest's gain.
 //
+// Pauses. That still left TEO 0.3-1.0% ahead on bursty at 10 us over
+// generator seeds 1-5 (seed 4: 1.151 against 1.140). Replaying both
+// idle by idle, the after-short context was 2% of OPT ahead of TEO, and
+// all of the loss was after long idles (1.7% after one, 1.4% after a run):
+// idles TEO polled through where the policy blocked. The cache's lag
+// (rescans every 16th idle) explained 0.7-0.9% of it, and rescanning on
+// every idle still left seeds 4 and 5 behind, so it was not the cause.
+// The cause: a pause starts with one long idle after a short one, the same
+// context as a stray long idle inside a burst, and the two are different
+// in length, not only in what follows them: a stray is the burst's tail
+// (10-30 us), a pause idle ~500 us. One pause start per burst against ~16
+// strays pulls the after-one-long estimates (P(long) swung between 0.1 and
+// 0.3, its threshold between 5 and 12 us, under B), and the first pause
+// idle pays a poll. So a long idle 3 octaves or more past B's split bin
+// (pause_offset_bins: about 8 B) counts as a run by itself: the context
+// after it is after_long_run, and after_one_long keeps the near long idles
+// that follow a short one, the burst's strays. No byte: the run bit's
+// meaning widens to "after a run of long idles or one far one". Measured
+// (lazyidle-sim, bursty at B = 10 us, seeds 1-5): 1.152 1.152 1.146 1.151
+// 1.151 -> 1.137 1.136 1.132 1.137 1.137 (TEO 1.146 1.146 1.139 1.140
+// 1.140); --sweep: bursty at 20 us 1.100 -> 1.089, bimodal at 10 us and
+// heavy_tailed at 20 us +0.001, no other point by more than 0.001. Far
+// from the far cut (6 bins) moved guest +0.5% at 50 us; making a run
+// need a far idle (instead of either) cost redis 10% at 10 us, whose runs
+// of near long idles need the run context.
+//
 // A next-timer bound b at or below B, when the layer has one, makes the
 // budget B: every idle that ends by the timer (late timers included, up
 // to B - b) then costs y = OPT, and B carries no risk against break-even.
@@ -200,6 +226,11 @@ class distribution_threshold {
   // 50 us: 9 bins 1.091, 10 1.087, 11 1.088, 12 1.088 but pgbench +0.5% at
   // 100 us, 6 bins 1.106, 4 bins 1.095 but bursty at 10 us +0.2%.
   static constexpr u32 low_offset_bins = 10;
+  // A long idle from split_of(B) + 12 bins up (3 octaves: about 8 B) starts
+  // a run by itself (see Pauses). Measured on bursty at B = 10 us, five
+  // seeds: 8 or 10 bins 1.132-1.137 but guest +0.3% at 50 us, 12 bins
+  // 1.132-1.137, 16 bins 1.135-1.140; 6 (the far cut) guest +0.5% at 50 us.
+  static constexpr u32 pause_offset_bins = 12;
   // Contexts: what the last idles were (see context()).
   static constexpr u32 after_short = 0, after_one_long = 1, after_long_run = 2, contexts = 3;
   // Rescan the histogram on every 16th idle (when its total is a multiple
@@ -275,7 +306,8 @@ class distribution_threshold {
   }
 
   // Where the next idle stands: after a short idle, after one long idle
-  // (that followed a short one), or after two or more long idles in a row.
+  // (that followed a short one), or after two or more long idles in a row
+  // or one far past B (a pause's: see Pauses).
   // (long_run_ is only ever set with previous_long_, so this is 0, 1 or 2
   // without a branch: the class of the last idle is data.)
   constexpr u32 context() const { return static_cast<u32>(previous_long_) + long_run_; }
@@ -335,7 +367,10 @@ class distribution_threshold {
       far_after_q8_[now] = step_toward(far_after_q8_[now], bin >= far_of_split(split) ? 256 : 0);
     else
       tiny_after_q8_[now] = step_toward(tiny_after_q8_[now], bin < low_of_split(split) ? 256 : 0);
-    long_run_ = static_cast<u8>(previous_long_ & was_long) & 1u;
+    // A run: this long idle after another, or one far enough out to be a
+    // pause's by itself (see Pauses).
+    const u32 pause = bin >= split + pause_offset_bins ? 1u : 0u;
+    long_run_ = static_cast<u8>(was_long & (previous_long_ | pause)) & 1u;
     previous_long_ = static_cast<u8>(was_long) & 1u;
     const duration_ns break_even_cost = decision_cost(outcome.idle_ns, block, block);
     const duration_ns paid = decision_cost(outcome.idle_ns, outcome.budget_ns, block);
@@ -435,7 +470,7 @@ class distribution_threshold {
   u8 long_after_q8_[contexts] = {128, 128, 128};  // P(next idle long | context), Q8
   u8 previous_long_ : 1 = 0;                 // was the last idle longer than its B?
   u8 after_short_code_ : 7 = 0;
-  u8 long_run_ : 1 = 0;                      // ... and the one before it too?
+  u8 long_run_ : 1 = 0;                      // ... and the one before it too, or it was ~8 B+?
   u8 after_one_long_code_ : 7 = 0;
   u8 tiny_after_q8_[contexts] = {128, 128, 128};  // P(short idle is tiny | context), Q8
   u8 far_after_q8_[contexts] = {128, 128, 128};   // P(long idle is far | context), Q8

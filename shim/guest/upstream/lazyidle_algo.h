@@ -97,6 +97,7 @@
 #define LAZYIDLE_RUN_GATE_Q8		96
 #define LAZYIDLE_FAR_OFFSET_BINS	6	/* far long: from about 2.8 B */
 #define LAZYIDLE_LOW_OFFSET_BINS	10	/* tiny short: below about B / 5.7 */
+#define LAZYIDLE_PAUSE_OFFSET_BINS	12	/* a run by itself: about 8 B */
 
 /* Contexts: what the last idle periods were */
 #define LAZYIDLE_AFTER_SHORT		0
@@ -112,7 +113,7 @@ struct lazyidle_gov {
 	u8 total;
 	u8 halving_parity : 1;
 	u8 previous_long : 1;	/* was the last idle period long? */
-	u8 long_run : 1;	/* ... and the one before it too? */
+	u8 long_run : 1;	/* ... and the one before too, or it was far? */
 	u8 long_after_q8[LAZYIDLE_CONTEXTS];	/* P(long | context), Q8 */
 	u8 cache_key;		/* 1 + split the codes are for, 0: none */
 	u8 codes[LAZYIDLE_CONTEXTS];		/* threshold code per context */
@@ -633,7 +634,11 @@ static inline void lazyidle_policy_reflect(struct lazyidle_gov *g,
 			lazyidle_step_toward(g->tiny_after_q8[context],
 					     bin < lazyidle_low_of(block_cost_ns) ?
 					     256 : 0);
-	g->long_run = g->previous_long & was_long;
+	/* A run: after another long idle period, or one far out (a pause) */
+	g->long_run = was_long &
+		      (g->previous_long |
+		       (bin >= lazyidle_split_of(block_cost_ns) +
+			LAZYIDLE_PAUSE_OFFSET_BINS ? 1 : 0));
 	g->previous_long = was_long;
 	break_even = lazyidle_decision_cost(idle_ns, block_cost_ns,
 					    block_cost_ns);
