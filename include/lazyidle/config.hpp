@@ -11,12 +11,6 @@
 #error "lazyidle needs C++20 (-std=gnu++20 or -std=c++20)"
 #endif
 
-#ifdef LAZYIDLE_POISON_FLOAT
-// Kernel builds define this so any float that creeps into the core fails to
-// compile instead of silently corrupting the FPU state of the interrupted task.
-#pragma GCC poison float double
-#endif
-
 #define LAZYIDLE_ALWAYS_INLINE inline __attribute__((always_inline))
 #define LAZYIDLE_LIKELY(x) __builtin_expect(!!(x), 1)
 #define LAZYIDLE_UNLIKELY(x) __builtin_expect(!!(x), 0)

@@ -18,6 +18,7 @@ mkdir -p "$src/include" "$src/lazyidle-include" "$stage/tree"
 cp "$here"/Kbuild "$here"/Makefile "$here"/dkms.conf "$here"/*.c "$here"/*.h "$here"/*.cpp \
   "$here"/check-cxx-object.sh "$src/"
 cp "$here"/include/*.h "$src/include/"
+cp "$root"/shim/no_floats.h "$src/"
 cp -r "$root/include/lazyidle" "$src/lazyidle-include/"
 
 dkms add --sourcetree "$stage/src" --dkmstree "$stage/tree" -m lazyidle -v "$version"

@@ -9,7 +9,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 cxx=${CXX:-g++}
 flags="-std=gnu++20 -ffreestanding -nostdinc -nostdinc++ -fno-exceptions -fno-rtti \
   -mgeneral-regs-only -mno-red-zone -mcmodel=kernel -fno-pic -fsyntax-only \
-  -Wall -Wextra -Werror -DLAZYIDLE_POISON_FLOAT"
+  -Wall -Wextra -Werror -include $root/shim/no_floats.h"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 count=0
