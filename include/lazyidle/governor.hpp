@@ -52,11 +52,6 @@ struct predictor_slot<void, Policy> {
   constexpr void reset() {}
 };
 
-template <class T>
-inline constexpr bool is_void_v = false;
-template <>
-inline constexpr bool is_void_v<void> = true;
-
 // The last decision, saturated at u32_max (4.29 s): a budget or bound that
 // long is "forever" for a poll decision, and halving the record keeps the
 // state small. Full: for a governor with its own predictor.
@@ -72,6 +67,7 @@ struct decision_record {
     bound_ns = sat_u32(bound);
     expected_ns = sat_u32(expected);
   }
+  constexpr duration_ns budget() const { return budget_ns == u32_max ? no_bound : budget_ns; }
   constexpr duration_ns bound() const { return bound_ns == u32_max ? no_bound : bound_ns; }
   constexpr duration_ns expected() const { return expected_ns == u32_max ? no_bound : expected_ns; }
 };
@@ -85,6 +81,7 @@ struct decision_record<false> {
     budget_ns = sat_u32(budget);
     block_cost_ns = sat_u32(block_cost);
   }
+  constexpr duration_ns budget() const { return budget_ns == u32_max ? no_bound : budget_ns; }
   static constexpr duration_ns bound() { return no_bound; }
   static constexpr duration_ns expected() { return no_bound; }
 };
@@ -130,7 +127,7 @@ class governor {
     predictor_.observe({idle_ns, last_.bound()});  // no-op when the policy keeps the history
     idle_outcome outcome;
     outcome.idle_ns = idle_ns;
-    outcome.budget_ns = last_.budget_ns == u32_max ? no_bound : last_.budget_ns;
+    outcome.budget_ns = last_.budget();
     outcome.block_cost_ns = last_.block_cost_ns;
     outcome.predicted.expected_ns = last_.expected();
     policy_.reflect(outcome);
@@ -149,7 +146,7 @@ class governor {
  private:
   [[no_unique_address]] detail::predictor_slot<Predictor, Policy> predictor_{};
   [[no_unique_address]] Policy policy_{};
-  detail::decision_record<!detail::is_void_v<Predictor>> last_{};
+  detail::decision_record<!detail::is_same<Predictor, void>> last_{};
 };
 
 }  // namespace lazyidle
