@@ -15,7 +15,6 @@
 #
 # Functions:
 #   qemu_debian_kernel_version        version string of the installed linux-image-amd64
-#   qemu_need_packages PKG...         apt-get install the missing ones
 #   qemu_build_initramfs OUT INIT [SRC=DEST ...]
 #   qemu_boot KERNEL INITRD LOG TIMEOUT_S [extra qemu args...]
 #                                     sets QEMU_VERDICT to PASS, FAIL, TIMEOUT or NOSENTINEL
@@ -29,22 +28,6 @@ QEMU_SENTINEL=${QEMU_SENTINEL:-LAZYIDLE-GUEST-RESULT:}
 qemu_debian_kernel_version() {
   dpkg-query -W -f='${Depends}' linux-image-amd64 2>/dev/null |
     tr ',' '\n' | sed -n 's/^ *linux-image-\([^ ]*\).*/\1/p' | head -1
-}
-
-qemu_need_packages() {
-  _q_missing=""
-  for _q_p in "$@"; do
-    dpkg-query -W -f='${Status}' "$_q_p" 2>/dev/null | grep -q "install ok installed" ||
-      _q_missing="$_q_missing $_q_p"
-  done
-  [ -z "$_q_missing" ] && return 0
-  echo "qemu.sh: installing$_q_missing" >&2
-  if [ "$(id -u)" -ne 0 ]; then _q_sudo=sudo; else _q_sudo=; fi
-  # An install from stale or missing lists fails; refresh once and retry.
-  # shellcheck disable=SC2086
-  DEBIAN_FRONTEND=noninteractive $_q_sudo apt-get install -y -qq --no-install-recommends $_q_missing >/dev/null 2>&1 ||
-    { $_q_sudo apt-get update -qq &&
-      DEBIAN_FRONTEND=noninteractive $_q_sudo apt-get install -y -qq --no-install-recommends $_q_missing >/dev/null; }
 }
 
 # qemu_build_initramfs OUT INIT [SRC=DEST ...]
