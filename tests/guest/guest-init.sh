@@ -33,6 +33,17 @@ no_ipi_wakes() {
 stat() { awk -v k="$2" '$1 == k { print $2 }' "$DBG/cpu$1/stats"; }
 # sum KEY: the value summed over CPU 0 and 1
 sum() { echo $(( $(stat 0 "$1") + $(stat 1 "$1") )); }
+# counted CMD...: runs CMD in this shell (so no_ipi_wakes can set NO_IPI),
+# leaving its output in RUN_OUT and, over both CPUs, the idle entries it
+# caused (RUN_ENTRIES), those caught while polling (RUN_HITS) and their
+# share in 1/1000 (RUN_PERMILLE).
+counted() {
+  _entries=$(sum entries); _hits=$(sum poll_hits)
+  "$@" > /tmp/counted.out
+  RUN_OUT=$(cat /tmp/counted.out)
+  RUN_ENTRIES=$(( $(sum entries) - _entries )); RUN_HITS=$(( $(sum poll_hits) - _hits ))
+  RUN_PERMILLE=$(( RUN_ENTRIES > 0 ? RUN_HITS * 1000 / RUN_ENTRIES : 0 ))
+}
 
 guest_info "kernel $(uname -r), $(nproc) CPUs, hypervisor: $(grep -c hypervisor /proc/cpuinfo) flags"
 
@@ -54,12 +65,9 @@ sleep 1
 e0a=$(stat 0 entries); e1a=$(stat 1 entries)
 pp_permille=0
 for attempt in 1 2 3 4 5; do
-  ea=$(sum entries); ha=$(sum poll_hits)
-  out=$(/bin/pingpong 1.5)
-  eb=$(sum entries); hb=$(sum poll_hits)
-  f=$(( eb > ea ? (hb - ha) * 1000 / (eb - ea) : 0 ))
-  guest_info "policy=core run $attempt: $out, idle entries $((eb - ea)), caught while polling $((hb - ha)), fraction ${f}/1000, budget_ns $(stat 0 budget_ns)/$(stat 1 budget_ns)"
-  [ "$f" -gt "$pp_permille" ] && pp_permille=$f
+  counted /bin/pingpong 1.5
+  guest_info "policy=core run $attempt: $RUN_OUT, idle entries $RUN_ENTRIES, caught while polling $RUN_HITS, fraction ${RUN_PERMILLE}/1000, budget_ns $(stat 0 budget_ns)/$(stat 1 budget_ns)"
+  [ "$RUN_PERMILLE" -gt "$pp_permille" ] && pp_permille=$RUN_PERMILLE
   [ "$pp_permille" -ge 500 ] && break
 done
 for cpu in 0 1; do
@@ -67,13 +75,10 @@ for cpu in 0 1; do
 done
 
 # ---- 1 ms sleeps: almost none should be caught while polling -------------------
-ea=$(sum entries); ha=$(sum poll_hits)
-sleep_out=$(/bin/sleeploop 1000)
-guest_info "$sleep_out"
-eb=$(sum entries); hb=$(sum poll_hits)
-sl_entries=$((eb - ea)); sl_hits=$((hb - ha))
-sl_permille=$(( sl_entries > 0 ? sl_hits * 1000 / sl_entries : 0 ))
-guest_info "1 ms sleep loop: idle entries $sl_entries, caught while polling $sl_hits, fraction ${sl_permille}/1000"
+counted /bin/sleeploop 1000
+guest_info "$RUN_OUT"
+sl_permille=$RUN_PERMILLE
+guest_info "1 ms sleep loop: idle entries $RUN_ENTRIES, caught while polling $RUN_HITS, fraction ${sl_permille}/1000"
 
 e0b=$(stat 0 entries); e1b=$(stat 1 entries)
 if [ $((e0b - e0a)) -gt 100 ] && [ $((e1b - e1a)) -gt 100 ]; then
@@ -84,12 +89,9 @@ fi
 # Contrast: the same ping-pong with polling off (the talk's "trap to host"
 # every time) - its poll-hit fraction is the floor, its rate the baseline.
 echo halt > $PARAMS/policy
-ea=$(sum entries); ha=$(sum poll_hits)
-no_ipi_wakes /bin/pingpong 1.5 > /tmp/halt.out
-halt_out=$(cat /tmp/halt.out); halt_no_ipi=$NO_IPI
-eb=$(sum entries); hb=$(sum poll_hits)
+counted no_ipi_wakes /bin/pingpong 1.5
+halt_out=$RUN_OUT; halt_no_ipi=$NO_IPI; halt_permille=$RUN_PERMILLE
 echo core > $PARAMS/policy
-halt_permille=$(( eb > ea ? (hb - ha) * 1000 / (eb - ea) : 0 ))
 guest_info "policy=halt $halt_out, fraction ${halt_permille}/1000, wakeups without IPI ${halt_no_ipi}"
 
 # The mechanism alone, whatever the policy decides: with a fixed 200 us
@@ -99,12 +101,9 @@ guest_info "policy=halt $halt_out, fraction ${halt_permille}/1000, wakeups witho
 # host stretches gaps past any budget (docs/guest-shim.md): the fraction is
 # printed, the check is on the count.
 echo poll > $PARAMS/policy
-ea=$(sum entries); ha=$(sum poll_hits)
-no_ipi_wakes /bin/pingpong 1.5 > /tmp/poll.out
-poll_out=$(cat /tmp/poll.out); poll_no_ipi=$NO_IPI
-eb=$(sum entries); hb=$(sum poll_hits)
+counted no_ipi_wakes /bin/pingpong 1.5
+poll_out=$RUN_OUT; poll_no_ipi=$NO_IPI; poll_permille=$RUN_PERMILLE
 echo core > $PARAMS/policy
-poll_permille=$(( eb > ea ? (hb - ha) * 1000 / (eb - ea) : 0 ))
 guest_info "policy=poll $poll_out, fraction ${poll_permille}/1000, wakeups without IPI ${poll_no_ipi}"
 # Halted CPUs see some IPI-less wakeups too (same-CPU wakers, timers):
 # quiet host 154702 polled vs 147 halted, loaded host 214 vs 57; 3x apart
@@ -117,10 +116,8 @@ fi
 
 # The prediction-augmented policy (lambda knobs): must take over on both CPUs.
 echo augmented > $PARAMS/policy
-ea=$(sum entries); ha=$(sum poll_hits)
-aug_out=$(/bin/pingpong 2)
-eb=$(sum entries); hb=$(sum poll_hits)
-aug_permille=$(( eb > ea ? (hb - ha) * 1000 / (eb - ea) : 0 ))
+counted /bin/pingpong 2
+aug_out=$RUN_OUT; aug_permille=$RUN_PERMILLE
 gov0=$(stat 0 governor); gov1=$(stat 1 governor)
 guest_info "policy=augmented $aug_out, fraction ${aug_permille}/1000, lambda_q10 $(stat 0 lambda_q10)/$(stat 1 lambda_q10), worst case $(stat 0 worst_case_permille)/1000"
 echo core > $PARAMS/policy
