@@ -341,22 +341,29 @@ TEST_CASE("distribution_threshold: inside a governor, 64 bytes per CPU, same dec
   CHECK(prediction_mismatches == 0);
 }
 
-TEST_CASE("distribution_threshold: a next-timer bound at or below B makes the budget B") {
+TEST_CASE("distribution_threshold: a next-timer bound b at or below B makes the budget b + B") {
   distribution_threshold policy;
   poll_request request;
   request.block_cost_ns = 20 * us;
+  // Fresh: no allowance yet, so anything past B is cut back to B.
+  request.bound_ns = 2 * us;
+  CHECK(policy.budget(request) == request.block_cost_ns);
+  request.bound_ns = no_bound;
   for (int i = 0; i < 400; ++i) {
     const duration_ns budget = policy.budget(request);
     policy.reflect({i % 2 ? 3 * us : 80 * us, budget, request.block_cost_ns, {}});
   }
+  REQUIRE(policy.allowance_ns() >= 20 * us);  // trust to spend on a late timer
   const duration_ns unbounded = policy.budget(request);
   CHECK(unbounded < request.block_cost_ns);  // learned: poll past the 3 us mode only
   request.bound_ns = 2 * us;
-  CHECK(policy.budget(request) == request.block_cost_ns);  // over by B even if the timer is late
+  CHECK(policy.budget(request) == 22 * us);  // through the timer, and B more if it is late
   request.bound_ns = 20 * us;
-  CHECK(policy.budget(request) == request.block_cost_ns);
+  CHECK(policy.budget(request) == 40 * us);
+  request.bound_ns = 20 * us + 1;
+  CHECK(policy.budget(request) == unbounded);  // past B the bound says nothing
   request.bound_ns = 1000 * us;
-  CHECK(policy.budget(request) == unbounded);  // a far timer says nothing
+  CHECK(policy.budget(request) == unbounded);
 }
 
 TEST_CASE("distribution_threshold: usable at compile time") {

@@ -65,9 +65,9 @@
  * the total cost is at most (1 + 1/16) times break-even's, 2.125 times the
  * optimum.
  *
- * A next-timer bound at or below B makes the budget B: the idle period ends
- * by then (a late timer included) and polling costs no more than the
- * optimum.
+ * A next-timer bound b at or below B makes the budget b + B: the idle
+ * period ends at the timer, and if the timer is late, break-even starts
+ * again there. The guard cuts it like any budget past B.
  */
 #ifndef _LAZYIDLE_ALGO_H
 #define _LAZYIDLE_ALGO_H
@@ -560,7 +560,7 @@ static inline u64 lazyidle_budget(const struct lazyidle_gov *g,
 	u64 proposal;
 
 	if (bound_ns != LAZYIDLE_NO_BOUND && bound_ns <= block_cost_ns)
-		proposal = block_cost_ns;
+		proposal = lazyidle_sat_add(bound_ns, block_cost_ns);
 	else
 		proposal = lazyidle_cached_threshold(g, block_cost_ns);
 	return lazyidle_guarded(g, proposal, block_cost_ns);
