@@ -301,37 +301,46 @@ inline void print_markdown(std::FILE* f, const std::vector<trace_result>& traces
 // For every lazyidle row: worst ratio vs best_fixed (goal <= 1.05) and vs OPT
 // (goal <= 2.0) over all traces and B; mean ratio vs OPT over the file
 // (real) traces per B (goal <= 1.15); and every trace/B where it costs more
-// than the best Linux baseline by more than 0.5% (goal: none).
+// than the best Linux baseline (goal: none). That last one is strict: any
+// excess counts, and the largest is printed, so a tie that is not one shows.
 inline void print_goals(std::FILE* f, const std::vector<trace_result>& traces,
                         const std::vector<const policy_entry*>& policies) {
   if (traces.empty()) return;
   std::fprintf(f, "\ngoals (issue 4): worst xbest_fixed <= 1.05, worst xOPT <= 2.0 (and <= the proven bound), mean xOPT "
-                  "on file traces <= 1.15 at every B, never > 0.5%% above the best Linux baseline\n");
+                  "on file traces <= 1.15 at every B, never above the best Linux baseline\n");
   std::fprintf(f, "(bound: the policy's worst_case_ratio_q10(); '!' = measured xOPT above it, expected only for\n"
-                  " randomized policies, whose bound holds in expectation, on short traces)\n");
-  std::fprintf(f, "%-36s %9s %9s %8s %14s %7s\n", "policy", "xbestfx", "xOPT", "bound", "file-mean xOPT", "losses");
+                  " randomized policies, whose bound holds in expectation, on short traces;\n"
+                  " above: trace x B points costing more than the best Linux baseline, by up to max-above)\n");
+  std::fprintf(f, "%-36s %9s %9s %8s %14s %6s %9s\n", "policy", "xbestfx", "xOPT", "bound", "file-mean xOPT", "above",
+               "max-above");
   for (std::size_t p = 0; p < policies.size(); ++p) {
     if (policies[p]->kind != policy_kind::lazyidle) continue;
-    double worst_bf = 0, worst_opt = 0, worst_mean = 0;
-    std::vector<std::string> losses;
+    double worst_bf = 0, worst_opt = 0, worst_mean = 0, worst_excess = 0;
+    std::vector<std::pair<double, std::string>> losses;  // excess, description
     std::vector<duration_ns> blocks;
     for (const auto& t : traces) {
       const policy_result& r = t.policies[p];
       worst_bf = std::fmax(worst_bf, ratio_vs_best_fixed(t, r));
       worst_opt = std::fmax(worst_opt, r.ratio());
-      double best_linux = 1e300;
+      const policy_result* best_linux = nullptr;
       std::string best_name;
       for (std::size_t q = 0; q < policies.size(); ++q)
-        if (policies[q]->kind == policy_kind::linux_baseline && t.policies[q].ratio() < best_linux)
-          best_linux = t.policies[q].ratio(), best_name = policies[q]->name;
-      if (best_linux < 1e300 && r.ratio() > best_linux * 1.005) {
+        if (policies[q]->kind == policy_kind::linux_baseline &&
+            (!best_linux || t.policies[q].cost_ns < best_linux->cost_ns))
+          best_linux = &t.policies[q], best_name = policies[q]->name;
+      // Same trace, same OPT: compare the costs themselves, to the ns.
+      if (best_linux && r.cost_ns > best_linux->cost_ns) {
+        const double excess = static_cast<double>(r.cost_ns) / static_cast<double>(best_linux->cost_ns) - 1.0;
+        worst_excess = std::fmax(worst_excess, excess);
         char b[160];
-        std::snprintf(b, sizeof b, "%s@B=%sus %.3f > %s %.3f", column_label(t).c_str(),
-                      format_us(static_cast<double>(t.block_cost_ns)).c_str(), r.ratio(), best_name.c_str(), best_linux);
-        losses.push_back(b);
+        std::snprintf(b, sizeof b, "%s@B=%sus %.4f > %s %.4f (+%.3f%%)", column_label(t).c_str(),
+                      format_us(static_cast<double>(t.block_cost_ns)).c_str(), r.ratio(), best_name.c_str(),
+                      best_linux->ratio(), 100.0 * excess);
+        losses.push_back({excess, b});
       }
       if (std::find(blocks.begin(), blocks.end(), t.block_cost_ns) == blocks.end()) blocks.push_back(t.block_cost_ns);
     }
+    std::stable_sort(losses.begin(), losses.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
     bool any_file = false;
     for (duration_ns b : blocks) {
       double sum = 0;
@@ -353,9 +362,11 @@ inline void print_goals(std::FILE* f, const std::vector<trace_result>& traces,
       std::snprintf(bound, sizeof bound, "none");
     else
       std::snprintf(bound, sizeof bound, "%.3f%s", q / 1024.0, worst_opt > q / 1024.0 + 1e-9 ? "!" : "");
-    std::fprintf(f, "%-36s %9.3f %9.3f %8s %14s %7zu\n", policies[p]->name.c_str(), worst_bf, worst_opt, bound, mean,
-                 losses.size());
-    for (std::size_t i = 0; i < losses.size() && i < 6; ++i) std::fprintf(f, "      %s\n", losses[i].c_str());
+    char above[32];
+    std::snprintf(above, sizeof above, "%.3f%%", 100.0 * worst_excess);
+    std::fprintf(f, "%-36s %9.3f %9.3f %8s %14s %6zu %9s\n", policies[p]->name.c_str(), worst_bf, worst_opt, bound, mean,
+                 losses.size(), above);
+    for (std::size_t i = 0; i < losses.size() && i < 6; ++i) std::fprintf(f, "      %s\n", losses[i].second.c_str());
     if (losses.size() > 6) std::fprintf(f, "      ... %zu more\n", losses.size() - 6);
   }
 }
