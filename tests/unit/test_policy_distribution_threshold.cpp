@@ -366,6 +366,37 @@ TEST_CASE("distribution_threshold: a next-timer bound b at or below B makes the 
   CHECK(policy.budget(request) == unbounded);
 }
 
+TEST_CASE("distribution_threshold: an idle decided by a near timer teaches the histogram nothing") {
+  distribution_threshold policy;
+  poll_request request;
+  request.block_cost_ns = 20 * us;
+  for (int i = 0; i < 400; ++i) {
+    const duration_ns budget = policy.budget(request);
+    policy.reflect({i % 2 ? 3 * us : 80 * us, budget, request.block_cost_ns, {}});
+  }
+  const histogram_predictor before = policy.histogram();
+  const duration_ns unbounded = policy.budget(request);
+  const duration_ns allowance = policy.allowance_ns();
+  // Timer remainders: each idle ends 1 us past a timer 10 us away.
+  request.bound_ns = 10 * us;
+  for (int i = 0; i < 50; ++i) {
+    const duration_ns budget = policy.budget(request);
+    REQUIRE(budget == 30 * us);
+    policy.reflect({11 * us, budget, request.block_cost_ns, {}});
+  }
+  for (u32 bin = 0; bin < histogram_predictor::bin_count; ++bin) CHECK(policy.histogram().count(bin) == before.count(bin));
+  CHECK(policy.histogram().total() == before.total());
+  CHECK(policy.allowance_ns() >= allowance);  // y = OPT each time: the allowance still counts them
+  request.bound_ns = no_bound;
+  CHECK(policy.budget(request) == unbounded);
+  // The same idles with no timer are learned.
+  for (int i = 0; i < 50; ++i) {
+    const duration_ns budget = policy.budget(request);
+    policy.reflect({11 * us, budget, request.block_cost_ns, {}});
+  }
+  CHECK(policy.histogram().count(histogram_predictor::bin_of(11 * us)) > before.count(histogram_predictor::bin_of(11 * us)));
+}
+
 TEST_CASE("distribution_threshold: usable at compile time") {
   // Idles strictly alternating 2 us / 5 ms at B = 50 us: once the allowance
   // covers budgets below B, a short idle is followed by "block at once" (a

@@ -67,7 +67,9 @@
  *
  * A next-timer bound b at or below B makes the budget b + B: the idle
  * period ends at the timer, and if the timer is late, break-even starts
- * again there. The guard cuts it like any budget past B.
+ * again there. The guard cuts it like any budget past B. Such an idle
+ * period teaches the histogram and the context estimates nothing: its
+ * length is the timer's.
  */
 #ifndef _LAZYIDLE_ALGO_H
 #define _LAZYIDLE_ALGO_H
@@ -615,25 +617,34 @@ static inline void lazyidle_policy_reflect(struct lazyidle_gov *g,
 {
 	u32 was_long = idle_ns > block_cost_ns ? 1 : 0;
 	u32 context = lazyidle_context(g);
-	u32 bin;
-	u64 break_even, paid, earned;
+	u32 bin = lazyidle_bin_of(idle_ns);
+	u64 chosen, break_even, paid, earned;
 
-	lazyidle_hist_observe(g, idle_ns);
-	g->long_after_q8[context] =
-		lazyidle_step_toward(g->long_after_q8[context],
-				     was_long ? 256 : 0);
-	/* The shape within the class: tiny among short, far among long */
-	bin = lazyidle_bin_of(idle_ns);
-	if (was_long)
-		g->far_after_q8[context] =
-			lazyidle_step_toward(g->far_after_q8[context],
-					     bin >= lazyidle_far_of(block_cost_ns) ?
-					     256 : 0);
-	else
-		g->tiny_after_q8[context] =
-			lazyidle_step_toward(g->tiny_after_q8[context],
-					     bin < lazyidle_low_of(block_cost_ns) ?
-					     256 : 0);
+	/*
+	 * Learn only from idle periods the histogram decided: a budget it did
+	 * not choose was set by a near timer, and the length is the timer's.
+	 * A timer's budget is never below B.
+	 */
+	chosen = budget_ns < block_cost_ns ? budget_ns :
+		 lazyidle_guarded(g, lazyidle_cached_threshold(g, block_cost_ns),
+				  block_cost_ns);
+	if (lazyidle_sat_u32(budget_ns) == lazyidle_sat_u32(chosen)) {
+		lazyidle_hist_observe(g, idle_ns);
+		g->long_after_q8[context] =
+			lazyidle_step_toward(g->long_after_q8[context],
+					     was_long ? 256 : 0);
+		/* The shape within the class: tiny among short, far among long */
+		if (was_long)
+			g->far_after_q8[context] =
+				lazyidle_step_toward(g->far_after_q8[context],
+						     bin >= lazyidle_far_of(block_cost_ns) ?
+						     256 : 0);
+		else
+			g->tiny_after_q8[context] =
+				lazyidle_step_toward(g->tiny_after_q8[context],
+						     bin < lazyidle_low_of(block_cost_ns) ?
+						     256 : 0);
+	}
 	/* A run: after another long idle period, or one far out (a pause) */
 	g->long_run = was_long &
 		      (g->previous_long |
