@@ -16,6 +16,7 @@
 # Functions:
 #   qemu_debian_kernel_version        version string of the installed linux-image-amd64
 #   qemu_build_initramfs OUT INIT [SRC=DEST ...]
+#   qemu_pack_initramfs DIR OUT       packs a prepared root directory
 #   qemu_boot KERNEL INITRD LOG TIMEOUT_S [extra qemu args...]
 #                                     sets QEMU_VERDICT to PASS, FAIL, TIMEOUT or NOSENTINEL
 #   qemu_log_checks LOG               prints the PASS:/FAIL: lines of a log
@@ -51,10 +52,17 @@ qemu_build_initramfs() {
     mkdir -p "$_q_root/$(dirname "$_q_dst")"
     cp "$_q_src" "$_q_root/$_q_dst" || { rm -rf "$_q_root"; return 1; }
   done
-  (cd "$_q_root" && find . | cpio -o -H newc --quiet | gzip -1) > "$_q_out"
+  qemu_pack_initramfs "$_q_root" "$_q_out"
   _q_rc=$?
   rm -rf "$_q_root"
   return $_q_rc
+}
+
+# qemu_pack_initramfs DIR OUT
+# The newc cpio of DIR, gzip -1, written to OUT: for a caller that lays out
+# its root itself (the nested host tests carry modules, QEMU and firmware).
+qemu_pack_initramfs() {
+  (cd "$1" && find . | cpio -o -H newc --quiet | gzip -1) > "$2"
 }
 
 # qemu_boot KERNEL INITRD LOG TIMEOUT_S [extra qemu args...]

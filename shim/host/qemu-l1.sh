@@ -1,6 +1,6 @@
 # shellcheck shell=sh
 # SPDX-License-Identifier: GPL-2.0-only OR MIT
-# Sourced by scripts/test-host. Boots one TCG L1 guest with SVM and waits for
+# Sourced by scripts/test-host and scripts/test-host-l2. Boots one TCG L1 guest with SVM and waits for
 # the init's sentinel line. Written here because scripts/lib/qemu.sh did not
 # exist when the host test was built; same shape as DESIGN §6 (TCG,
 # -no-reboot, panic=-1 oops=panic, serial to a fresh file, kill by PID).
@@ -18,6 +18,24 @@
 #   returns 0 when the serial log has "HOSTTEST-SENTINEL PASS", 1 otherwise.
 # Every QEMU run holds /tmp/lazyidle-qemu.lock: only one guest at a time on
 # this machine.
+#
+# host_l1_dep_modules KVER DIR
+#   copies the Debian modules kvm.ko needs and the L1 init loads first
+#   (irqbypass, ccp) into DIR, decompressed; 1 with a message if one is
+#   missing.
+host_l1_dep_modules() {
+	for _m in virt/lib/irqbypass.ko drivers/crypto/ccp/ccp.ko; do
+		_d=/lib/modules/$1/kernel/$(dirname "$_m")
+		_f=$(find "$_d" -maxdepth 1 -name "$(basename "$_m")*" | head -1)
+		[ -n "$_f" ] || { echo "no $_d/$(basename "$_m")" >&2; return 1; }
+		case $_f in
+		*.xz) xz -dc "$_f" >"$2/$(basename "$_m")" ;;
+		*.zst) zstd -dc "$_f" >"$2/$(basename "$_m")" ;;
+		*) cp "$_f" "$2/" ;;
+		esac || return 1
+	done
+}
+
 host_qemu_run() {
 	_k=$1 _i=$2 _log=$3 _to=$4
 	rm -f "$_log"
