@@ -229,6 +229,7 @@ struct lazyidle_cpu {
 	u64 calibrated_cost_ns;	/* running median of halt wake lateness, 0 = none yet */
 	u64 lateness_mean_ns;	/* EWMA of the same samples, outliers included */
 	u64 calib_samples;
+	u64 lateness_sum_ns;	/* of the same samples: two reads give a window's mean */
 	u64 last_lateness_ns;
 	u32 lateness_log2[24];	/* histogram of samples, bucket = floor(log2 ns) */
 	u64 steal_q10;		/* EWMA of the stolen share of a halt, Q10 */
@@ -473,6 +474,7 @@ static noinline notrace int lazyidle_enter(struct cpuidle_device *dev,
 					lazyidle_core_ewma(c->lateness_mean_ns, lateness, shift) :
 					lateness;
 				c->calib_samples++;
+				c->lateness_sum_ns += lateness;
 				c->last_lateness_ns = lateness;
 				c->lateness_log2[min_t(u32, lateness ? ilog2(lateness) : 0, 23)]++;
 			}
@@ -641,6 +643,7 @@ static int lazyidle_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "calibrated_cost_ns %llu\n", READ_ONCE(c->calibrated_cost_ns));
 	seq_printf(m, "lateness_mean_ns %llu\n", READ_ONCE(c->lateness_mean_ns));
 	seq_printf(m, "calib_samples %llu\n", READ_ONCE(c->calib_samples));
+	seq_printf(m, "lateness_sum_ns %llu\n", READ_ONCE(c->lateness_sum_ns));
 	seq_printf(m, "last_lateness_ns %llu\n", READ_ONCE(c->last_lateness_ns));
 	for (i = 0; i < ARRAY_SIZE(c->lateness_log2); i++)
 		if (READ_ONCE(c->lateness_log2[i]))

@@ -149,17 +149,42 @@ if [ "$sl_permille" -le 250 ]; then guest_pass "1 ms sleep poll-hit fraction ${s
 else guest_fail "1 ms sleep poll-hit fraction ${sl_permille}/1000 <= 250"; fi
 
 # ---- calibrated trap cost --------------------------------------------------------
-# Compared on the same wakeups: a 1 ms sleep loop pinned to each CPU in turn;
-# the user-visible lateness contains the timer's hardware lateness (what the
-# module calibrates) plus timer slack, the task wakeup and a context switch.
+# Compared on the same wakeups: a 1 ms sleep loop pinned to each CPU in turn.
+# Each wakeup's user-visible lateness contains the timer's hardware lateness
+# (one calibration sample) plus timer slack, the task wakeup and a context
+# switch, so over the loop the module's samples must average less than the
+# loop's own lateness. The running median B itself tracks the last few dozen
+# samples (a burst of host load at the end of the loop moves it, seen once in
+# CI: 249 us against a 145 us loop median), so it is checked against the
+# window it saw: it must lie in the range of the window's samples.
+# log2 bucket histogram of a CPU's calibration samples, "k count" per line
+lateness_buckets() { awk '/^lateness_log2_/ { sub("lateness_log2_", "", $1); print $1, $2 }' "$DBG/cpu$1/stats"; }
 for cpu in 0 1; do
+  samples0=$(stat $cpu calib_samples); sum0=$(stat $cpu lateness_sum_ns)
+  buckets0=$(lateness_buckets $cpu)
   out=$(taskset -c $cpu /bin/sleeploop 500)
-  late=$(echo "$out" | sed -n 's/.*median_late_ns=\([0-9]*\).*/\1/p')
-  cost=$(stat $cpu calibrated_cost_ns); samples=$(stat $cpu calib_samples); mean=$(stat $cpu lateness_mean_ns)
-  if [ "$samples" -gt 0 ] && [ "$cost" -gt 0 ] && [ "$cost" -lt "${late:-0}" ]; then
-    guest_pass "cpu$cpu calibrated trap cost ${cost} ns (median of ${samples} samples, mean ${mean}) is non-zero and below its 1 ms sleep lateness ${late} ns"
+  user_mean=$(echo "$out" | sed -n 's/.*mean_late_ns=\([0-9]*\).*/\1/p')
+  user_median=$(echo "$out" | sed -n 's/.*median_late_ns=\([0-9]*\).*/\1/p')
+  cost=$(stat $cpu calibrated_cost_ns)
+  window=$(( $(stat $cpu calib_samples) - samples0 ))
+  window_mean=$(( window > 0 ? ($(stat $cpu lateness_sum_ns) - sum0) / window : 0 ))
+  # lowest and highest bucket that gained samples during the loop
+  range=$( { echo "$buckets0" | sed 's/^/before /'; lateness_buckets $cpu | sed 's/^/after /'; } | awk '
+    $1 == "before" { b[$2] = $3; next }
+    $3 > b[$2] + 0 { if (lo == "" || $2 < lo) lo = $2; if ($2 > hi) hi = $2 }
+    END { print lo, hi }')
+  lo=${range% *}; hi=${range#* }
+  cost_bucket=$(awk -v v="$cost" 'BEGIN { k = 0; while (v >= 2) { v /= 2; k++ } print k }')
+  guest_info "cpu$cpu 1 ms sleeps: user lateness mean $user_mean median $user_median ns; module: $window samples, mean $window_mean ns, log2 buckets $lo-$hi; running median B $cost ns (bucket $cost_bucket)"
+  if [ "$window" -ge 250 ] && [ "$window_mean" -gt 0 ] && [ "$window_mean" -lt "${user_mean:-0}" ]; then
+    guest_pass "cpu$cpu calibration samples the 1 ms sleeps' wakeups ($window samples for 500 sleeps) and their mean ${window_mean} ns is below the sleeps' user-visible lateness ${user_mean} ns"
   else
-    guest_fail "cpu$cpu calibrated trap cost ${cost} ns (${samples} samples, mean ${mean}) vs its 1 ms sleep lateness ${late} ns"
+    guest_fail "cpu$cpu calibration over the 1 ms sleeps: $window samples (>= 250), mean ${window_mean} ns vs user-visible lateness ${user_mean} ns"
+  fi
+  if [ "$cost" -gt 0 ] && [ -n "$lo" ] && [ "$cost_bucket" -ge "$lo" ] && [ "$cost_bucket" -le "$hi" ]; then
+    guest_pass "cpu$cpu running median B ${cost} ns lies within the loop's samples (log2 buckets $lo-$hi)"
+  else
+    guest_fail "cpu$cpu running median B ${cost} ns (log2 bucket $cost_bucket) vs the loop's samples (buckets ${lo:-none}-${hi:-none})"
   fi
 done
 guest_info "published state: latency $(cat /sys/devices/system/cpu/cpu0/cpuidle/state0/latency) us, residency $(cat /sys/devices/system/cpu/cpu0/cpuidle/state0/residency) us"
