@@ -22,6 +22,14 @@
  * read the statistics, set the next batch's gap and count, and resume it.
  * A watchdog replaces a lost timer interrupt by an MSI and counts it.
  *
+ * Bursts. A gap written SHORTxN+LONG (20000x4+2000000) is a batch of N short
+ * halts then one long one, repeated: message bursts with pauses between
+ * them, the pattern where a grow/shrink window is wrong twice per pause
+ * (it polls the pause's first halt in vain, then blocks the burst's first).
+ * Its rows add long_ns, long_every and long_halts; every long halt blocks
+ * (a pause outlasts any poll window), so blocked - long_halts is the short
+ * halts that blocked.
+ *
  * Output: one "HB ..." line per gap (machine-readable) and a table.
  * Optional: --pv makes the payload find KVM_FEATURE_HALT_POLL_INFO in CPUID
  * leaf 0x40000001, register a steal-time area, and read the host-published
@@ -55,6 +63,9 @@
 #define VAR_CAL_WRMSR 0x524u /* u32: min round trip of WRMSR(TSC_DEADLINE), TSC cycles */
 #define VAR_CAL_CPUID 0x528u /* u32: min round trip of CPUID, TSC cycles */
 #define VAR_CAL_HLT 0x52cu   /* u32: min round trip of STI;HLT with the timer already pending */
+#define VAR_LONG_COUNT 0x530u /* u32: VAR_COUNT of a burst's long halt, 0 = no bursts */
+#define VAR_LONG_EVERY 0x534u /* u32: every Nth halt is the long one */
+#define VAR_LONG_LEFT 0x538u  /* u32: halts until the next long one */
 #define STEAL_ADDR 0x3000u /* guest's struct kvm_steal_time, 64-byte aligned */
 #define GDT_ADDR 0x600u
 #define IDT_ADDR 0x800u
@@ -154,13 +165,20 @@ __asm__(
 	"	jz hb_done\n"
 	"1:	cli\n"
 	"	movl 0x508, %esi\n"
-	"	cmpl $0, 0x520\n"
+	"	movl 0x504, %ecx\n"               /* this halt's count: short, */
+	"	cmpl $0, 0x530\n"
+	"	je 13f\n"
+	"	decl 0x538\n"
+	"	jnz 13f\n"
+	"	movl 0x534, %eax\n"
+	"	movl %eax, 0x538\n"
+	"	movl 0x530, %ecx\n"               /* or a burst's long one */
+	"13:	cmpl $0, 0x520\n"
 	"	jne 11f\n"
-	"	movl 0x504, %edx\n"
-	"	movl %edx, 0x380(%ebx)\n"         /* TMICT: arm, count = ns */
+	"	movl %ecx, 0x380(%ebx)\n"         /* TMICT: arm, count = ns */
 	"	jmp 2f\n"
 	"11:	rdtsc\n"
-	"	addl 0x504, %eax\n"               /* deadline = now + gap + exits */
+	"	addl %ecx, %eax\n"                /* deadline = now + gap + exits */
 	"	adcl $0, %edx\n"
 	"	movl $0x6e0, %ecx\n"
 	"	wrmsr\n"
@@ -213,7 +231,7 @@ static pthread_t main_thread;
  * so a reader can judge them. If even that does not move it for 10 s, it
  * kicks the vCPU out of KVM_RUN so the main thread can dump state and fail.
  */
-static volatile uint64_t cur_gap_ns;
+static volatile uint64_t cur_gap_ns; /* the batch's longest gap */
 static volatile uint64_t rescues;
 static int vm_fd;
 
@@ -428,12 +446,13 @@ static void idt_gate(uint8_t *mem, int vec, uint32_t off)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: haltbench [--label L] [--gaps ns,ns,...] [--iters n,n,...]\n"
+		"usage: haltbench [--label L] [--gaps G,G,...] [--iters n,n,...]\n"
 		"                 [--warmup n] [--pv] [--arm-relative] [--hlt-offset] [--pin CPU]\n"
 		"  default: each halt is timed from the HLT exit (TSC deadline armed\n"
 		"  gap + calibrated exit costs ahead); --arm-relative: LAPIC one-shot\n"
 		"  counted from the arming write; --hlt-offset: estimate the HLT exit\n"
-		"  from a pending-HLT round trip instead of half a CPUID round trip\n");
+		"  from a pending-HLT round trip instead of half a CPUID round trip\n"
+		"  G: a gap in ns, or SHORTxN+LONG: N short halts then a long one, repeated\n");
 	exit(2);
 }
 
@@ -447,10 +466,51 @@ static int parse_list(char *s, uint64_t *out, int max)
 	return n;
 }
 
+/* A gap: "ns" or a burst "SHORTxN+LONG" (long_every = N + 1). */
+struct gap {
+	uint64_t ns;
+	uint64_t long_ns;    /* 0 = every halt is ns long */
+	uint64_t long_every;
+	char name[48];       /* as given: the rows' gap_ns key */
+};
+
+static int parse_gaps(char *s, struct gap *out, int max)
+{
+	int n = 0;
+	char *tok, *end;
+
+	for (tok = strtok(s, ","); tok && n < max; tok = strtok(NULL, ","), n++) {
+		struct gap *g = &out[n];
+
+		memset(g, 0, sizeof(*g));
+		g->ns = strtoull(tok, &end, 0);
+		if (*end == 'x') {
+			uint64_t shorts = strtoull(end + 1, &end, 0);
+
+			if (*end != '+' || !shorts)
+				return -1;
+			g->long_ns = strtoull(end + 1, &end, 0);
+			g->long_every = shorts + 1;
+			if (!g->long_ns)
+				return -1;
+		}
+		if (*end || !g->ns || strlen(tok) >= sizeof(g->name))
+			return -1;
+		strcpy(g->name, tok);
+	}
+	return n;
+}
+
+static uint32_t gap_count(uint64_t ns, int mode, uint64_t tsc_khz, uint64_t offset_cycles)
+{
+	return mode == 1 ? (uint32_t)(ns * tsc_khz / 1000000 + offset_cycles) : (uint32_t)ns;
+}
+
 int main(int argc, char **argv)
 {
 	const char *label = "kvm";
-	uint64_t gaps[16] = { 20000, 200000, 5000000 };
+	struct gap gaps[16] = { { 20000, 0, 0, "20000" }, { 200000, 0, 0, "200000" },
+				{ 5000000, 0, 0, "5000000" } };
 	uint64_t iters[16] = { 1000, 1000, 100 };
 	int ngaps = 3, niters = 3, i, g;
 	uint64_t warmup = 50;
@@ -469,7 +529,7 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[i], "--label") && i + 1 < argc)
 			label = argv[++i];
 		else if (!strcmp(argv[i], "--gaps") && i + 1 < argc)
-			ngaps = parse_list(argv[++i], gaps, 16);
+			ngaps = parse_gaps(argv[++i], gaps, 16);
 		else if (!strcmp(argv[i], "--iters") && i + 1 < argc)
 			niters = parse_list(argv[++i], iters, 16);
 		else if (!strcmp(argv[i], "--warmup") && i + 1 < argc)
@@ -484,6 +544,10 @@ int main(int argc, char **argv)
 			pin_cpu = atoi(argv[++i]);
 		else
 			usage();
+	}
+	if (ngaps <= 0) {
+		fprintf(stderr, "haltbench: bad --gaps (ns or SHORTxN+LONG, comma-separated)\n");
+		usage();
 	}
 	if (niters < ngaps)
 		for (i = niters; i < ngaps; i++)
@@ -612,19 +676,19 @@ int main(int argc, char **argv)
 			int last = (g == ngaps);
 
 			var[VAR_ITERS / 4] = last ? 0 : (uint32_t)(phase ? iters[g] : warmup);
-			if (mode == 1)
-				var[VAR_COUNT / 4] = last ? 0 : (uint32_t)(gaps[g] * tsc_khz / 1000000 +
-									   offset_cycles);
-			else
-				var[VAR_COUNT / 4] = last ? 0 : (uint32_t)gaps[g];
+			var[VAR_COUNT / 4] = last ? 0 : gap_count(gaps[g].ns, mode, tsc_khz, offset_cycles);
+			var[VAR_LONG_COUNT / 4] = last || !gaps[g].long_ns ? 0 :
+				gap_count(gaps[g].long_ns, mode, tsc_khz, offset_cycles);
+			var[VAR_LONG_EVERY / 4] = last ? 0 : (uint32_t)gaps[g].long_every;
+			var[VAR_LONG_LEFT / 4] = last ? 0 : (uint32_t)gaps[g].long_every;
 			var[VAR_PV_REQ / 4] = pv;
 			if (!last && !var[VAR_ITERS / 4])
 				continue;
-			cur_gap_ns = last ? 0 : gaps[g];
+			cur_gap_ns = last ? 0 : gaps[g].long_ns > gaps[g].ns ? gaps[g].long_ns : gaps[g].ns;
 			r0 = rescues;
 			if (trace_fd >= 0)
-				dprintf(trace_fd, "HB batch gap_ns=%llu phase=%d\n",
-					(unsigned long long)(last ? 0 : gaps[g]), phase);
+				dprintf(trace_fd, "HB batch gap_ns=%s phase=%d\n",
+					last ? "0" : gaps[g].name, phase);
 			stats_read(before);
 			hist_read(S_SUCC_HIST, hb[0]);
 			hist_read(S_FAIL_HIST, hb[1]);
@@ -665,9 +729,14 @@ int main(int argc, char **argv)
 					       (unsigned long long)var[VAR_CAL_CPUID / 4] * 1000000 / tsc_khz,
 					       (unsigned long long)var[VAR_CAL_HLT / 4] * 1000000 / tsc_khz,
 					       (unsigned long long)offset_cycles * 1000000 / tsc_khz);
-					if (!last)
-						var[VAR_COUNT / 4] = (uint32_t)(gaps[g] * tsc_khz / 1000000 +
-										offset_cycles);
+					if (!last) {
+						var[VAR_COUNT / 4] = gap_count(gaps[g].ns, mode, tsc_khz,
+									       offset_cycles);
+						if (gaps[g].long_ns)
+							var[VAR_LONG_COUNT / 4] =
+								gap_count(gaps[g].long_ns, mode, tsc_khz,
+									  offset_cycles);
+					}
 					continue;
 				}
 				fprintf(stderr, "haltbench: unexpected exit %u\n", run->exit_reason);
@@ -711,13 +780,13 @@ int main(int argc, char **argv)
 				 */
 				e = d[S_SUCCESS] + d[S_WAITS];
 				n = e ? e : 1;
-				printf("HB label=%s gap_ns=%llu halts=%llu entered=%llu attempted=%llu "
+				printf("HB label=%s gap_ns=%s halts=%llu entered=%llu attempted=%llu "
 				       "success=%llu blocked=%llu invalid=%llu poll_success_ns=%llu "
 				       "poll_fail_ns=%llu wait_ns=%llu success_permille=%llu "
 				       "noblock_permille=%llu "
 				       "poll_ns_per_halt=%llu wait_ns_per_halt=%llu "
-				       "cycle_ns=%llu rescues=%llu\n",
-				       label, (unsigned long long)gaps[g],
+				       "cycle_ns=%llu rescues=%llu",
+				       label, gaps[g].name,
 				       (unsigned long long)d[S_EXITS], (unsigned long long)e,
 				       (unsigned long long)d[S_ATTEMPT],
 				       (unsigned long long)d[S_SUCCESS], (unsigned long long)d[S_WAITS],
@@ -731,17 +800,24 @@ int main(int argc, char **argv)
 				       (unsigned long long)(d[S_WAIT_NS] / n),
 				       (unsigned long long)((t1 - t0) / (iters[g] ? iters[g] : 1)),
 				       (unsigned long long)(rescues - r0));
+				if (gaps[g].long_ns)
+					printf(" short_ns=%llu long_ns=%llu long_every=%llu long_halts=%llu",
+					       (unsigned long long)gaps[g].ns,
+					       (unsigned long long)gaps[g].long_ns,
+					       (unsigned long long)gaps[g].long_every,
+					       (unsigned long long)(iters[g] / gaps[g].long_every));
+				printf("\n");
 				/* log2(ns) histograms of this batch: bucket:count */
-				printf("HB label=%s gap_ns=%llu hist", label, (unsigned long long)gaps[g]);
+				printf("HB label=%s gap_ns=%s hist", label, gaps[g].name);
 				hist_print("poll_success", hb[0], ha[0]);
 				hist_print("poll_fail", hb[1], ha[1]);
 				hist_print("wait", hb[2], ha[2]);
 				printf("\n");
 				if (pv)
-					printf("HB label=%s gap_ns=%llu pv kvm_features=0x%x "
+					printf("HB label=%s gap_ns=%s pv kvm_features=0x%x "
 					       "halt_poll_info=%u guest_read_wake_latency_ns=%u "
 					       "guest_read_halt_poll_ns=%u\n",
-					       label, (unsigned long long)gaps[g], var[VAR_PV_FEAT / 4],
+					       label, gaps[g].name, var[VAR_PV_FEAT / 4],
 					       (var[VAR_PV_FEAT / 4] >> 18) & 1, var[VAR_PV_WAKE / 4],
 					       var[VAR_PV_POLL / 4]);
 				fflush(stdout);
