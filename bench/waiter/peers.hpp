@@ -165,7 +165,14 @@ struct moodycamel_semaphore {
   void notify() { semaphore.signal(); }
 };
 
-// oneTBB concurrent_bounded_queue as a one-slot token channel.
+// oneTBB concurrent_bounded_queue as a one-slot token channel. A failed
+// try_push (slot full) counts on the waiter taking that token and then
+// seeing pred. But try_push reads the pop counter relaxed, after the
+// caller's release store of pred: on x86 that store can still be in the
+// store buffer while a pop claims the stale token and reads the old pred,
+// and both sides miss each other (seen: 5 of 30 runs of `bench_waiter
+// --only pingpong,pinned --peers tbb` hung in pop). The fence orders pred
+// before the look at the counter; pop's claim is a locked RMW.
 struct tbb_bounded_queue {
   static constexpr const char* name = "tbb";
   static constexpr double nominal_budget_ns = -1;  // spin_wait backoff, not documented as time
@@ -178,7 +185,10 @@ struct tbb_bounded_queue {
       queue.pop(token);
     }
   }
-  void notify() { queue.try_push(0); }
+  void notify() {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    queue.try_push(0);
+  }
 };
 
 template <class Governor, const char* Name>
