@@ -506,6 +506,14 @@ static uint32_t gap_count(uint64_t ns, int mode, uint64_t tsc_khz, uint64_t offs
 	return mode == 1 ? (uint32_t)(ns * tsc_khz / 1000000 + offset_cycles) : (uint32_t)ns;
 }
 
+/* The payload's timer counts for a batch of gap g (a burst's long one too). */
+static void set_gap_counts(uint32_t *var, const struct gap *g, int mode, uint64_t tsc_khz,
+			   uint64_t offset_cycles)
+{
+	var[VAR_COUNT / 4] = gap_count(g->ns, mode, tsc_khz, offset_cycles);
+	var[VAR_LONG_COUNT / 4] = g->long_ns ? gap_count(g->long_ns, mode, tsc_khz, offset_cycles) : 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *label = "kvm";
@@ -676,9 +684,10 @@ int main(int argc, char **argv)
 			int last = (g == ngaps);
 
 			var[VAR_ITERS / 4] = last ? 0 : (uint32_t)(phase ? iters[g] : warmup);
-			var[VAR_COUNT / 4] = last ? 0 : gap_count(gaps[g].ns, mode, tsc_khz, offset_cycles);
-			var[VAR_LONG_COUNT / 4] = last || !gaps[g].long_ns ? 0 :
-				gap_count(gaps[g].long_ns, mode, tsc_khz, offset_cycles);
+			if (last)
+				var[VAR_COUNT / 4] = var[VAR_LONG_COUNT / 4] = 0;
+			else
+				set_gap_counts(var, &gaps[g], mode, tsc_khz, offset_cycles);
 			var[VAR_LONG_EVERY / 4] = last ? 0 : (uint32_t)gaps[g].long_every;
 			var[VAR_LONG_LEFT / 4] = last ? 0 : (uint32_t)gaps[g].long_every;
 			var[VAR_PV_REQ / 4] = pv;
@@ -729,14 +738,8 @@ int main(int argc, char **argv)
 					       (unsigned long long)var[VAR_CAL_CPUID / 4] * 1000000 / tsc_khz,
 					       (unsigned long long)var[VAR_CAL_HLT / 4] * 1000000 / tsc_khz,
 					       (unsigned long long)offset_cycles * 1000000 / tsc_khz);
-					if (!last) {
-						var[VAR_COUNT / 4] = gap_count(gaps[g].ns, mode, tsc_khz,
-									       offset_cycles);
-						if (gaps[g].long_ns)
-							var[VAR_LONG_COUNT / 4] =
-								gap_count(gaps[g].long_ns, mode, tsc_khz,
-									  offset_cycles);
-					}
+					if (!last)
+						set_gap_counts(var, &gaps[g], mode, tsc_khz, offset_cycles);
 					continue;
 				}
 				fprintf(stderr, "haltbench: unexpected exit %u\n", run->exit_reason);
