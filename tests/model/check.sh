@@ -34,5 +34,9 @@ for mutant in MUTANT_NO_RECHECK MUTANT_CHECK_BEFORE_PUBLISH MUTANT_NO_WORD_CHANG
   verify "$mutant" -D$mutant
   [ "$last_errors" -gt 0 ] || { echo "FAIL: $mutant was not caught: the model cannot see that bug"; failed=1; }
 done
+verify event -DEVENT
+[ "$last_errors" -eq 0 ] || { echo "FAIL: lazyidle::event's set() loses a wakeup"; failed=1; }
+verify MUTANT_EVENT_LOAD_THEN_SET -DEVENT -DMUTANT_EVENT_LOAD_THEN_SET
+[ "$last_errors" -gt 0 ] || { echo "FAIL: MUTANT_EVENT_LOAD_THEN_SET was not caught"; failed=1; }
 [ "$failed" -eq 0 ] && echo "park/unpark model: OK"
 exit $failed

@@ -15,17 +15,30 @@
  * enough and both notifiers have finished: SPIN reports that as an invalid
  * end state. The assertion checks the waiter never returns early.
  *
+ * With -DEVENT the model is lazyidle::event's set() instead: the predicate
+ * is a flag bit in the same word, and a setter publishes it with the one
+ * read-modify-write that also tells it whether the waiter is parked
+ * (fetch_or(FLAG)), then wakes if so. The waiter waits once.
+ *
  * Each MUTANT_* macro removes one rule of the protocol; tests/model/check.sh
  * requires SPIN to find a counterexample for every mutant, so the model is
  * shown able to fail, not merely to pass.
  */
 #define PARKED 1
 #define SEQ_STEP 2
+#define FLAG 128
+#ifdef EVENT
+#define READY(round) ((word & FLAG) != 0)
+#define ROUNDS 1
+#else
+#define READY(round) (sent >= round)
+#define ROUNDS 2
+#endif
 #ifndef SPURIOUS
 #define SPURIOUS 1
 #endif
 
-byte word = 0;      /* (sequence << 1) | PARKED, wraps mod 256 */
+byte word = 0;      /* (sequence << 1) | PARKED, wraps mod 128; FLAG: the event's flag */
 byte sent = 0;      /* the predicate: round i waits for sent >= i */
 bool sleeping = false;
 byte spurious = 0;
@@ -36,14 +49,14 @@ active proctype waiter() {
 next_round:
   /* poll phase: the budget may run out before or after the notify */
   if
-  :: sent >= round -> goto satisfied
+  :: READY(round) -> goto satisfied
   :: true -> skip
   fi;
 park:
   atomic { word = word | PARKED; expected = word };        /* fetch_or(PARKED) */
 #ifndef MUTANT_NO_RECHECK
   if
-  :: sent >= round -> word = word & (255 - PARKED); goto satisfied  /* re-check after publishing */
+  :: READY(round) -> word = word & (255 - PARKED); goto satisfied  /* re-check after publishing */
   :: else -> skip
   fi;
 #endif
@@ -59,20 +72,36 @@ park:
   fi;
   word = word & (255 - PARKED);                              /* fetch_and(~PARKED) */
   if
-  :: sent >= round -> goto satisfied
+  :: READY(round) -> goto satisfied
   :: else -> goto park
   fi;
 satisfied:
-  assert(sent >= round);
+  assert(READY(round));
   round++;
   if
-  :: round <= 2 -> goto next_round
+  :: round <= ROUNDS -> goto next_round
   :: else -> skip
   fi
 }
 
 active [2] proctype notifier() {
   byte v;
+#ifdef EVENT
+#ifdef MUTANT_EVENT_LOAD_THEN_SET
+  v = word;                                                  /* decides on a load ... */
+  atomic { word = word | FLAG };                             /* ... then publishes */
+#else
+  atomic { v = word; word = word | FLAG };                   /* fetch_or(FLAG): publish and look */
+#endif
+  if
+  :: (v & FLAG) -> skip                                      /* already set: its setter woke */
+  :: else ->
+     if
+     :: (v & PARKED) -> atomic { if :: sleeping -> sleeping = false :: else -> skip fi }  /* futex_wake */
+     :: else -> skip
+     fi
+  fi
+#else
 #ifdef MUTANT_CHECK_BEFORE_PUBLISH
   v = word;                                                  /* looks at PARKED too early */
   sent++;
@@ -88,7 +117,7 @@ retry:
 #else
      atomic {                                                /* CAS(word, v, (v + 2) & ~PARKED) */
        if
-       :: word == v -> word = (v + SEQ_STEP) & (255 - PARKED)
+       :: word == v -> word = ((v + SEQ_STEP) & (127 - PARKED)) | (v & FLAG)
        :: else -> v = word; goto retry
        fi
      };
@@ -96,4 +125,5 @@ retry:
      atomic { if :: sleeping -> sleeping = false :: else -> skip fi }   /* futex_wake(1) */
   :: else -> skip
   fi
+#endif
 }

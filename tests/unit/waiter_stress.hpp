@@ -8,6 +8,8 @@
 // count stops moving for watchdog_seconds: the test fails instead of hanging.
 // Poll budgets are drawn at random from [0, jitter_ns] per wait, so the
 // notify lands before, during and after the park in every proportion.
+// Each side also checks that every wait returned with its predicate true
+// and that the waiters counted exactly the waits the test saw start.
 #ifndef LAZYIDLE_TESTS_WAITER_STRESS_HPP
 #define LAZYIDLE_TESTS_WAITER_STRESS_HPP
 
@@ -74,6 +76,10 @@ struct pair_state {
 
 struct result {
   u64 handoffs = 0;
+  u64 premature = 0;   // wait_until returned while the token was not the one waited for
+  u64 waits_seen = 0;  // waits whose first predicate call was false, counted by the test
+  u64 waits = 0;       // the same, counted by the waiters
+  u64 guarded = 0;     // waits a machine guard sent to park at once
   u64 parks = 0;
   u64 wakes = 0;
   u64 polled = 0;
@@ -96,11 +102,18 @@ inline result run(const config& cfg) {
   lazyidle::waiter_options options;
   options.yield_when_notifier_shares_cpu = cfg.yield_on_shared_cpu;
   options.park_when_oversubscribed = !cfg.ignore_system_load;
+  // The jittered budgets are the point: the back-off and the poll-share cap
+  // would replace most of them by 0 (most 0-3 us polls miss a hand-off).
+  options.back_off_when_polls_miss = false;
+  options.max_fruitless_poll_share_q10 = lazyidle::u32_max;
+  options.start_from_process_prior = false;  // each waiter keeps its own random seed
+  options.publish_to_process_prior = false;
   std::vector<std::unique_ptr<pair_state>> pairs;
   for (unsigned p = 0; p < cfg.pairs; ++p)
     pairs.push_back(std::make_unique<pair_state>(options, 0x9e37 + p, cfg.jitter_ns));
   const u64 target = 2 * cfg.handoffs_per_pair;  // token value when a pair is done
   std::atomic<bool> done{false};
+  std::atomic<u64> premature{0}, waits_seen{0};
   const auto begin = std::chrono::steady_clock::now();
 
   std::thread watchdog([&] {
@@ -122,25 +135,33 @@ inline result run(const config& cfg) {
   });
 
   std::vector<std::thread> threads;
+  // One side: wait for `parity` values, pass the token on. The predicate
+  // counts the waits it saw start, and the token is checked again after
+  // each return: a waiter that returns with the predicate false fails here.
+  auto side = [&](pair_state* p, u64 first, lazyidle::basic_waiter<jitter_governor>& mine,
+                  lazyidle::basic_waiter<jitter_governor>& theirs) {
+    pin(cfg.pin_cpu);
+    u64 seen = 0, early = 0;
+    for (u64 v = first; v < target; v += 2) {
+      bool first_call = true;
+      mine.wait_until([&] {
+        const bool ready = p->token.load(std::memory_order_acquire) == v;
+        if (first_call && !ready) ++seen;
+        first_call = false;
+        return ready;
+      });
+      if (p->token.load(std::memory_order_acquire) != v) ++early;
+      p->token.store(v + 1, std::memory_order_release);
+      theirs.notify();
+    }
+    waits_seen.fetch_add(seen);
+    premature.fetch_add(early);
+  };
   for (auto& pp : pairs) {
     pair_state* p = pp.get();
     // Thread "odd" moves the token from even to odd, "even" the other way.
-    threads.emplace_back([p, target, &cfg] {
-      pin(cfg.pin_cpu);
-      for (u64 v = 0; v < target; v += 2) {
-        p->odd_waiter.wait_until([&] { return p->token.load(std::memory_order_acquire) == v; });
-        p->token.store(v + 1, std::memory_order_release);
-        p->even_waiter.notify();
-      }
-    });
-    threads.emplace_back([p, target, &cfg] {
-      pin(cfg.pin_cpu);
-      for (u64 v = 1; v < target; v += 2) {
-        p->even_waiter.wait_until([&] { return p->token.load(std::memory_order_acquire) == v; });
-        p->token.store(v + 1, std::memory_order_release);
-        p->odd_waiter.notify();
-      }
-    });
+    threads.emplace_back([p, &side] { side(p, 0, p->odd_waiter, p->even_waiter); });
+    threads.emplace_back([p, &side] { side(p, 1, p->even_waiter, p->odd_waiter); });
   }
   for (auto& t : threads) t.join();
   done.store(true, std::memory_order_release);
@@ -156,10 +177,16 @@ inline result run(const config& cfg) {
       r.wakes += s.wakes;
       r.polled += s.polled;
       r.yield_waits += s.yield_waits;
+      r.waits += s.waits;
+      for (u64 g : s.guarded) r.guarded += g;
     }
   }
-  std::printf("%llu hand-offs in %.2f s: %llu parks, %llu futex wakes, %llu polled, %llu yield-polled\n",
-              r.handoffs, r.seconds, r.parks, r.wakes, r.polled, r.yield_waits);
+  r.premature = premature.load();
+  r.waits_seen = waits_seen.load();
+  std::printf(
+      "%llu hand-offs in %.2f s: %llu waits, %llu parks, %llu futex wakes, %llu polled, %llu yield-polled, %llu "
+      "guarded\n",
+      r.handoffs, r.seconds, r.waits, r.parks, r.wakes, r.polled, r.yield_waits, r.guarded);
   return r;
 }
 

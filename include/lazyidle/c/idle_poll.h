@@ -14,6 +14,16 @@
  * no system call unless the waiter is parked. A zero-initialised info (plus
  * poll and data) is ready to use; the private words must not be touched.
  * The kernel shim exports the same two names with the same meaning.
+ *
+ * Lifetime. With a poll function of the caller's, the waiter may see it
+ * true and return before a waker has even entered lazyidle_idle_wake(), so
+ * the info must outlive every lazyidle_idle_wake() call on it. With no poll
+ * function (poll == NULL) the info waits for its own flag, which
+ * lazyidle_idle_signal() sets: that call publishes the flag and finds out
+ * whether the waiter is parked in one atomic operation and touches nothing
+ * of the info after it but the futex wake system call, so the waiter may
+ * free the info as soon as lazyidle_idle_poll() returns (the rule of
+ * glibc's sem_post fix, bug 12674).
  */
 #ifndef LAZYIDLE_C_IDLE_POLL_H
 #define LAZYIDLE_C_IDLE_POLL_H
@@ -22,10 +32,10 @@
 extern "C" {
 #endif
 
-#define LAZYIDLE_IDLE_POLL_PRIVATE_WORDS 48
+#define LAZYIDLE_IDLE_POLL_PRIVATE_WORDS 96
 
 struct lazyidle_idle_poll_info {
-  int (*poll)(void* data); /* non-zero once the wait is over; called repeatedly */
+  int (*poll)(void* data); /* non-zero once the wait is over; called repeatedly; NULL: the info's own flag */
   void* data;
   /* private state: zero-initialise, never touch */
   unsigned long long lazyidle_private[LAZYIDLE_IDLE_POLL_PRIVATE_WORDS];
@@ -39,12 +49,22 @@ struct lazyidle_idle_poll_info {
 /* Fills info as LAZYIDLE_IDLE_POLL_INFO_INIT does. */
 void lazyidle_idle_poll_init(struct lazyidle_idle_poll_info* info, int (*poll)(void* data), void* data);
 
-/* Returns 0 once info->poll(info->data) returned non-zero; -22 (-EINVAL)
- * when info or info->poll is NULL. */
+/* Returns 0 once info->poll(info->data) returned non-zero, or, with poll
+ * NULL, once the info's flag is set; -22 (-EINVAL) when info is NULL. */
 int lazyidle_idle_poll(struct lazyidle_idle_poll_info* info);
 
-/* Call after making poll true. */
+/* The same, giving up after timeout_ns nanoseconds: 0 once ready,
+ * -110 (-ETIMEDOUT) when the time ran out first, -22 (-EINVAL) for NULL. */
+int lazyidle_idle_poll_timeout(struct lazyidle_idle_poll_info* info, unsigned long long timeout_ns);
+
+/* Call after making poll true. The info must outlive this call. */
 void lazyidle_idle_wake(struct lazyidle_idle_poll_info* info);
+
+/* For an info with poll == NULL: set its flag and wake the waiter. The
+ * waiter may free the info as soon as it has returned; the flag stays set
+ * until lazyidle_idle_reset() (called by the waiting thread). */
+void lazyidle_idle_signal(struct lazyidle_idle_poll_info* info);
+void lazyidle_idle_reset(struct lazyidle_idle_poll_info* info);
 
 /* Counters of the waiting side, read by the waiting thread (or after it
  * stopped): waits that found poll false, of those satisfied while polling,

@@ -1,44 +1,48 @@
 // SPDX-License-Identifier: GPL-2.0-only OR MIT
 //
-// lazyidle::waiter: lazy context switching in userspace (DESIGN §1, remedy 3).
+// lazyidle::waiter and lazyidle::event: lazy context switching in
+// userspace (DESIGN §1, remedy 3).
 //
 //   lazyidle::waiter w;      // one waiting thread at a time, any number of notifiers
 //   w.wait_until(pred);      // returns once pred() is true
+//   w.wait_for(pred, 5ms);   // ... or false once 5 ms have passed with pred() false
 //   w.notify();              // after making pred true; no syscall unless the waiter is parked
 //
-// A wait is a ski-rental decision (DESIGN §3). The waiter asks its governor
-// for a poll budget p given its block cost B, polls pred() for up to p of
-// wall time (pause instructions, the clock read every 8 of them), then parks
-// on a futex. It learns B itself, online, by timing its own parks:
+//   lazyidle::event e;       // the library owns the flag
+//   e.wait();  e.set();      // the waiter may destroy e as soon as wait() returns
+//
+// A wait is a ski-rental decision (DESIGN §3) made by the hosted wait
+// engine (wait_engine.hpp): poll pred() for the governor's budget against
+// a block cost B the waiter measures itself (pause instructions, the clock
+// read every 8 of them; sched_yield() instead when the waiter is pinned and
+// the notifier last ran on its CPU), then park on a futex. B is learned from
+// the parks themselves:
 //
 //   B = B_cpu + w * L      (ns; the currency every ratio it reports is in)
 //   B_cpu  CPU of a park/unpark: the waiter thread's CPU time across
 //          futex_wait (sampled every 16th park: that clock is a syscall) plus
-//          the notifier's futex_wake time;
-//   L      wake latency: from the notifier starting its wake to the waiter
-//          running again;
+//          a notifier's futex_wake time (the previous one it made: see notify());
+//   L      wake latency: from the notifier's stamp just before its wake to
+//          the waiter running again;
 //   w      latency weight (options, default 1.0).
 //
-// Both are EWMAs (1/8), so the bound of the policy (2 for break-even) holds
-// against this machine's B, not a constant tuned somewhere else.
+// Lifetimes. notify() reads and writes the waiter's channel, so a waiter
+// (and a lazyidle_idle_poll_info) must outlive every notify() call on it:
+// with a predicate the caller owns, the waiter may see it true and return
+// before the notifier has even entered notify(), and nothing in the waiter
+// can know. lazyidle::event, where the library owns the flag, follows the
+// rule of the fix to glibc's sem_post (bug 12674): set() publishes the flag
+// with the same read-modify-write that finds out whether the waiter is
+// parked, and after that touches nothing of the event but the futex_wake
+// system call, which is harmless on freed memory. So an event may be
+// destroyed as soon as wait() returns (tests/unit/test_waiter_lifetime.cpp,
+// under ASan). notify() likewise writes nothing of the channel after its
+// wake: its own futex_wake time is kept thread-locally and published at the
+// notifier's next wake, as a lagged sample.
 //
-// It does not spin where spinning cannot help:
-//   - the waiter is pinned to one CPU and the last notifier ran on that CPU
-//     (hint written by notify(), read at wait entry; the affinity is re-read
-//     every 256 waits): the notification cannot come while we spin, so the
-//     poll budget is spent in sched_yield() instead of pause: the waiter
-//     "becomes the idle task" and switches away whenever something is
-//     runnable, the talk's default poll function. Two threads pinned to one
-//     CPU then hand off with two yields and no futex call;
-//   - the machine is oversubscribed (system_load.hpp): park at once. Neither
-//     spinning nor yielding helps there: a thread that stays runnable waits
-//     a whole time slice behind the other runnable threads (measured: ms of
-//     wake latency), a parked one is woken with the scheduler's wakeup
-//     preemption;
-//   - the VM is losing time to steal: park at once.
-//
-// The park protocol (futex word = sequence << 1 | parked; checked for lost
-// wakeups by tests/model/park.pml, explained in docs/waiter.md):
+// The park protocol (futex word = sequence << 1 | parked; bit 31 is an
+// event's flag; checked for lost wakeups by tests/model/park.pml,
+// explained in docs/waiter.md):
 //
 //   waiter                              notifier
 //   w = word.fetch_or(PARKED) | PARKED   (makes pred true)
@@ -52,13 +56,19 @@
 // word, so futex_wait cannot sleep on the old value) or before (the waiter's
 // RMW then synchronises with it and its pred() sees the notifier's write).
 // No fences are needed, so ThreadSanitizer models it exactly.
+//
+// Process-shared: with waiter_options::process_shared the futex calls use
+// the shared form, so a waiter placed in MAP_SHARED memory can be notified
+// from another process (without it, such a wake-up would be lost: private
+// futexes are keyed by the address space).
 #ifndef LAZYIDLE_HOSTED_WAIT_HPP
 #define LAZYIDLE_HOSTED_WAIT_HPP
 
+#include <errno.h>
 #include <sched.h>
 
 #include <atomic>
-#include <new>
+#include <chrono>
 #include <utility>
 
 #include <lazyidle/cost.hpp>
@@ -67,258 +77,186 @@
 #include "clock.hpp"
 #include "futex.hpp"
 #include "system_load.hpp"
+#include "wait_engine.hpp"
 
 namespace lazyidle {
-
-struct waiter_options {
-  bool yield_when_notifier_shares_cpu = true;
-  bool park_when_oversubscribed = true;
-  bool park_when_stealing = true;
-  duration_ns max_poll_ns = 1'000'000;       // no budget polls longer than this
-  duration_ns min_block_cost_ns = 500;       // clamps on the learned B
-  duration_ns max_block_cost_ns = 200'000;   // DESIGN §3 sweeps B up to 100 µs
-  duration_ns initial_block_cpu_ns = 5'000;  // DESIGN §9 until measured
-  duration_ns initial_wake_latency_ns = 10'000;
-  u32 latency_weight_q10 = q10_one;  // w in B = B_cpu + w*L
-  u32 cpu_sample_period = 16;        // parks per thread-CPU sample (a ~170 ns syscall pair)
-};
-
-struct waiter_stats {
-  u64 waits = 0;        // waits that found pred() false on entry
-  u64 polled = 0;       // of those, satisfied while polling
-  u64 yield_waits = 0;  // waits that polled (budget > 0) with sched_yield: pinned, notifier on our CPU
-  u64 steal_waits = 0;  // waits that parked at once because of steal
-  u64 oversubscribed_waits = 0;     // waits that parked at once because runnable threads > CPUs
-  u64 parks = 0;                    // futex_wait calls
-  u64 wakes = 0;                    // futex_wake calls made by notifiers
-  duration_ns block_cpu_ns = 0;     // current B_cpu estimate
-  duration_ns wake_latency_ns = 0;  // current L estimate
-  duration_ns block_cost_ns = 0;    // current B
-  // Per-wait cost vs OPT (DESIGN §3), B as measured at each wait. `ledger`
-  // holds the waits where the policy's budget was played (spin or yield);
-  // `guarded_ledger` the waits a machine guard (steal, oversubscription)
-  // forced to park at once: there the cost model's premise, that polling
-  // only costs our own CPU, does not hold, and no policy bound applies.
-  cost_ledger ledger{};
-  cost_ledger guarded_ledger{};
-};
-
 namespace hosted {
+
+// The notifying thread's last futex_wake time, published at its next wake.
+inline thread_local u64 last_futex_wake_ns = 0;
 
 // Shared by the waiter and its notifiers. All-zero bytes are a valid initial
 // state, which the C API relies on (a zero-initialised struct works).
 struct park_channel {
   static constexpr u32 parked_bit = 1u;
   static constexpr u32 sequence_step = 2u;
+  static constexpr u32 flag_bit = 1u << 31;  // lazyidle::event's flag; never part of the sequence
 
   std::atomic<u32> word{0};
   std::atomic<u32> notifier_cpu{0};     // last notifier's CPU + 1; 0 = unknown
   std::atomic<u64> notify_stamp_ns{0};  // when a notifier began waking a parked waiter
-  std::atomic<u64> wake_syscall_ns{0};  // how long that futex_wake took
-  std::atomic<u64> wakes{0};
+  std::atomic<u64> wake_syscall_ns{0};  // a notifier's previous futex_wake time (lagged sample)
+  u32 shared = 0;                       // 1: process-shared futex; fixed before first use
 
-  void notify() noexcept {
+  void note_notifier_cpu() noexcept {
     const int cpu = sched_getcpu();  // rseq-backed in glibc >= 2.35: one load
     const u32 hint = cpu >= 0 ? static_cast<u32>(cpu) + 1u : 0u;
-    if (notifier_cpu.load(std::memory_order_relaxed) != hint)
-      notifier_cpu.store(hint, std::memory_order_relaxed);
+    if (notifier_cpu.load(std::memory_order_relaxed) != hint) notifier_cpu.store(hint, std::memory_order_relaxed);
+  }
+
+  // After the caller made its predicate true.
+  void notify() noexcept {
+    const bool is_shared = shared != 0;
+    note_notifier_cpu();
     // The RMW orders the caller's write of pred before our look at PARKED
     // (see the protocol above). It is the only cost on the fast path.
     u32 value = word.fetch_or(0, std::memory_order_seq_cst);
     while (value & parked_bit) {
-      const u64 started = hosted::monotonic_ns();
+      const u64 started = monotonic_ns();
       notify_stamp_ns.store(started, std::memory_order_relaxed);
-      if (word.compare_exchange_weak(value, (value + sequence_step) & ~parked_bit, std::memory_order_acq_rel,
-                                     std::memory_order_relaxed)) {
-        hosted::futex_wake(word, 1);
-        wake_syscall_ns.store(hosted::monotonic_ns() - started, std::memory_order_relaxed);
-        wakes.fetch_add(1, std::memory_order_relaxed);
+      wake_syscall_ns.store(last_futex_wake_ns, std::memory_order_relaxed);
+      const u32 next = (((value + sequence_step) & ~(parked_bit | flag_bit)) | (value & flag_bit));
+      if (word.compare_exchange_weak(value, next, std::memory_order_acq_rel, std::memory_order_relaxed)) {
+        futex_wake(word, 1, is_shared);
+        last_futex_wake_ns = monotonic_ns() - started;  // thread-local: the channel is not touched again
         return;
       }
     }
   }
+
+  // lazyidle::event's set(): publish the flag and learn whether the waiter
+  // is parked in one RMW; after it, only the futex_wake (see the top).
+  void publish_flag_and_wake() noexcept {
+    const bool is_shared = shared != 0;
+    u32 value = word.load(std::memory_order_relaxed);
+    if (value & flag_bit) return;  // already set: whoever set it woke the waiter
+    note_notifier_cpu();
+    u64 started = 0;
+    if (value & parked_bit) {  // before the publication, so the waiter is still waiting
+      started = monotonic_ns();
+      notify_stamp_ns.store(started, std::memory_order_relaxed);
+      wake_syscall_ns.store(last_futex_wake_ns, std::memory_order_relaxed);
+    }
+    value = word.fetch_or(flag_bit, std::memory_order_seq_cst);
+    if (value & parked_bit) {
+      futex_wake(word, 1, is_shared);
+      if (started) last_futex_wake_ns = monotonic_ns() - started;
+    }
+  }
 };
 
-// The waiting side: governor, learned costs, statistics. Touched only by the
-// thread that waits, so nothing here is atomic.
-template <class Governor>
-class wait_engine {
- public:
-  using governor_type = Governor;
-
-  explicit wait_engine(const waiter_options& options = {}, const Governor& governor = {})
-      : governor_(governor),
-        options_(options),
-        block_cpu_ns_(options.initial_block_cpu_ns),
-        wake_latency_ns_(options.initial_wake_latency_ns) {}
-
-  duration_ns block_cost_ns() const {
-    const duration_ns b = sat_add(block_cpu_ns_, scale_q10(wake_latency_ns_, options_.latency_weight_q10));
-    return clamp_to(b, options_.min_block_cost_ns, options_.max_block_cost_ns);
-  }
-
-  template <class Predicate>
-  void wait_until(park_channel& channel, Predicate&& pred) {
-    if (pred()) return;
-    const u64 start = hosted::monotonic_ns();
-    const duration_ns block_cost = block_cost_ns();
-    ++waits_;
-
-    enum class mode { spin, yield, park } how = mode::spin;
-    const u32 conditions = hosted::system_load::instance().conditions(start);
-    if ((waits_ & 255u) == 1u) pinned_ = pinned_to_one_cpu();
+// One wait on a channel: poll, then park, with the engine's decisions.
+// deadline_ns: CLOCK_MONOTONIC ns, or no_bound. True once pred() holds;
+// false when the deadline passed first.
+template <class Governor, class Predicate>
+bool wait_on(wait_engine<Governor>& engine, park_channel& channel, Predicate&& pred, u64 deadline_ns = no_bound) {
+  if (pred()) return true;
+  const u64 start = monotonic_ns();
+  if (deadline_ns != no_bound && start >= deadline_ns) return pred();
+  bool notifier_here = false;
+  if (engine.options().yield_when_notifier_shares_cpu && engine.pinned_to_one_cpu()) {
     // An unpinned waiter that merely happens to share the notifier's CPU is
     // left alone: the scheduler moves a runnable notifier to an idle CPU.
-    const int cpu = options_.yield_when_notifier_shares_cpu && pinned_ ? sched_getcpu() : -1;
-    if (options_.park_when_stealing && (conditions & hosted::system_load::stealing)) {
-      how = mode::park;
-      ++steal_waits_;
-    } else if (cpu >= 0 &&
-               channel.notifier_cpu.load(std::memory_order_relaxed) == static_cast<u32>(cpu) + 1u) {
-      // Before the oversubscription check: the notifier is known to be
-      // runnable right here, so a yield most likely hands the CPU to the very
-      // thread we wait for. (Parking instead measured 0.59-0.9x futex for a
-      // pinned pair under load, yielding 0.68-1.40x: within this machine's
-      // noise, and yielding needs no futex call.)
-      how = mode::yield;
-    } else if (options_.park_when_oversubscribed && (conditions & hosted::system_load::oversubscribed)) {
-      how = mode::park;
-      ++oversubscribed_waits_;
-    }
-    const governor_decision decision = governor_.select(block_cost, no_bound);
-    const duration_ns budget = how == mode::park ? 0 : min_of(decision.poll_budget_ns, options_.max_poll_ns);
-    if (how == mode::yield && budget > 0) ++yield_waits_;
-    guarded_ = how == mode::park;
-
-    if (budget > 0) {
-      const u64 deadline = start + budget;
-      u64 now = start;
-      bool satisfied = false;
-      if (how == mode::spin) {
-        for (;;) {
-          for (int i = 0; i < 8 && !satisfied; ++i) {
-            hosted::cpu_relax();
-            satisfied = pred();
-          }
-          now = hosted::monotonic_ns();
-          if (satisfied || now >= deadline) break;
-        }
-      } else {
-        for (;;) {
-          sched_yield();
+    const int cpu = sched_getcpu();
+    notifier_here = cpu >= 0 && channel.notifier_cpu.load(std::memory_order_relaxed) == static_cast<u32>(cpu) + 1u;
+  }
+  wait_plan plan = engine.plan(start, deadline_ns == no_bound ? no_bound : deadline_ns - start, notifier_here);
+  u64 now = start;
+  if (plan.budget_ns > 0) {
+    const u64 poll_deadline = min_of(sat_add(start, plan.budget_ns), deadline_ns);
+    bool satisfied = false;
+    if (plan.mode == poll_mode::spin) {
+      for (;;) {
+        for (int i = 0; i < 8 && !satisfied; ++i) {
+          cpu_relax();
           satisfied = pred();
-          now = hosted::monotonic_ns();
-          if (satisfied || now >= deadline) break;
         }
+        now = monotonic_ns();
+        if (satisfied || now >= poll_deadline) break;
       }
-      if (satisfied) {
-        ++polled_;
-        finish(now - start, budget, block_cost);
-        return;
+    } else {
+      for (;;) {
+        sched_yield();
+        satisfied = pred();
+        now = monotonic_ns();
+        if (satisfied || now >= poll_deadline) break;
       }
     }
-    park(channel, std::forward<Predicate>(pred), start, budget, block_cost);
-  }
-
-  waiter_stats stats(const park_channel& channel) const {
-    waiter_stats s;
-    s.waits = waits_;
-    s.polled = polled_;
-    s.yield_waits = yield_waits_;
-    s.steal_waits = steal_waits_;
-    s.oversubscribed_waits = oversubscribed_waits_;
-    s.parks = parks_;
-    s.wakes = channel.wakes.load(std::memory_order_relaxed);
-    s.block_cpu_ns = block_cpu_ns_;
-    s.wake_latency_ns = wake_latency_ns_;
-    s.block_cost_ns = block_cost_ns();
-    s.ledger = ledger_;
-    s.guarded_ledger = guarded_ledger_;
-    return s;
-  }
-
-  const Governor& governor() const { return governor_; }
-  const waiter_options& options() const { return options_; }
-
- private:
-  template <class Predicate>
-  void park(park_channel& channel, Predicate&& pred, u64 start, duration_ns budget, duration_ns block_cost) {
-    for (;;) {
-      channel.notify_stamp_ns.store(0, std::memory_order_relaxed);
-      const u32 expected = channel.word.fetch_or(park_channel::parked_bit, std::memory_order_seq_cst) |
-                           park_channel::parked_bit;
-      if (pred()) {
-        channel.word.fetch_and(~park_channel::parked_bit, std::memory_order_relaxed);
-        finish(hosted::monotonic_ns() - start, budget, block_cost);
-        return;
-      }
-      const bool sample_cpu = ++parks_since_cpu_sample_ >= options_.cpu_sample_period;
-      const u64 cpu_before = sample_cpu ? hosted::thread_cpu_ns() : 0;
-      ++parks_;
-      hosted::futex_wait(channel.word, expected);
-      const u64 cpu_after = sample_cpu ? hosted::thread_cpu_ns() : 0;
-      const u64 woke = hosted::monotonic_ns();
-      // Acquire: pairs with a notifier's CAS so pred() below sees its write
-      // even when the notifier found PARKED already cleared by us.
-      channel.word.fetch_and(~park_channel::parked_bit, std::memory_order_acq_rel);
-      const u64 stamp = channel.notify_stamp_ns.load(std::memory_order_relaxed);
-      if (stamp >= start && stamp <= woke) {
-        // A notification ended this park: learn B from it.
-        // Winsorised: one sample may at most double the estimate, so a single
-        // descheduling (ms on a loaded machine) cannot make B, and with it
-        // the poll budget, jump; a lasting rise still gets through in a few parks.
-        const u64 latency = min_of(woke - stamp, sat_add(sat_mul(wake_latency_ns_, 2), 1000));
-        wake_latency_ns_ = ewma_step(wake_latency_ns_, latency, 3);
-        if (sample_cpu) {
-          parks_since_cpu_sample_ = 0;
-          const u64 waker = channel.wake_syscall_ns.load(std::memory_order_relaxed);
-          const u64 cpu =
-              min_of(sat_add(cpu_after - cpu_before, waker), sat_add(sat_mul(block_cpu_ns_, 2), 1000));
-          block_cpu_ns_ = ewma_step(block_cpu_ns_, cpu, 3);
-        }
-      }
-      if (pred()) {
-        // The idle ended when the notifier acted, not when we got the CPU back.
-        const u64 idle_end = (stamp >= start && stamp <= woke) ? stamp : woke;
-        finish(idle_end - start, budget, block_cost);
-        return;
-      }
+    if (satisfied) {
+      engine.finish(plan, now - start, wait_end::caught, now - start, 0, 0, now);
+      return true;
+    }
+    engine.end_poll(plan);
+    if (deadline_ns != no_bound && now >= deadline_ns) {
+      engine.finish(plan, now - start, wait_end::timed_out, now - start, 0, 0, now);
+      return false;
     }
   }
-
-  static bool pinned_to_one_cpu() {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    return sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) == 1;
+  const duration_ns polled = now - start;
+  const bool is_shared = channel.shared != 0;
+  u32 blocks = 0;
+  for (;;) {
+    channel.notify_stamp_ns.store(0, std::memory_order_relaxed);
+    const u32 expected =
+        channel.word.fetch_or(park_channel::parked_bit, std::memory_order_seq_cst) | park_channel::parked_bit;
+    if (pred()) {
+      channel.word.fetch_and(~park_channel::parked_bit, std::memory_order_relaxed);
+      now = monotonic_ns();
+      engine.finish(plan, now - start, blocks ? wait_end::woken : wait_end::other, polled, blocks, 0, now);
+      return true;
+    }
+    const bool sample_cpu = engine.sample_cpu_now();
+    const u64 cpu_before = sample_cpu ? thread_cpu_ns() : 0;
+    engine.count_block();
+    ++blocks;
+    if (deadline_ns == no_bound)
+      futex_wait(channel.word, expected, is_shared);
+    else
+      futex_wait_until(channel.word, expected, deadline_ns, is_shared);
+    const u64 cpu_after = sample_cpu ? thread_cpu_ns() : 0;
+    const u64 woke = monotonic_ns();
+    // Acquire: pairs with a notifier's CAS so pred() below sees its write
+    // even when the notifier found PARKED already cleared by us.
+    channel.word.fetch_and(~park_channel::parked_bit, std::memory_order_acq_rel);
+    const u64 stamp = channel.notify_stamp_ns.load(std::memory_order_relaxed);
+    const bool notified = stamp >= start && stamp <= woke;
+    if (notified) {
+      // A notification ended this park: learn B from it.
+      engine.count_wake();
+      engine.learn_wake_latency(woke - stamp);
+      if (sample_cpu)
+        engine.learn_block_cpu(sat_add(cpu_after - cpu_before, channel.wake_syscall_ns.load(std::memory_order_relaxed)));
+    }
+    if (pred()) {
+      // The idle ended when the notifier acted, not when we got the CPU back.
+      const u64 idle_end = notified ? stamp : woke;
+      engine.finish(plan, idle_end - start, wait_end::woken, polled, blocks, idle_end, woke);
+      return true;
+    }
+    if (deadline_ns != no_bound && woke >= deadline_ns) {
+      engine.finish(plan, woke - start, wait_end::timed_out, polled, blocks, woke, woke);
+      return false;
+    }
   }
+}
 
-  void finish(duration_ns idle_ns, duration_ns budget, duration_ns block_cost) {
-    governor_.reflect(idle_ns);
-    (guarded_ ? guarded_ledger_ : ledger_).add(idle_ns, budget, block_cost);
-  }
+inline u64 steady_to_monotonic_ns(std::chrono::steady_clock::time_point t) {
+  // libstdc++'s steady_clock is CLOCK_MONOTONIC; clamp the past to 0.
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+  return ns > 0 ? static_cast<u64>(ns) : 0;
+}
 
-  Governor governor_;
-  waiter_options options_;
-  duration_ns block_cpu_ns_;
-  duration_ns wake_latency_ns_;
-  u32 parks_since_cpu_sample_ = 0;
-  u64 waits_ = 0;
-  u64 polled_ = 0;
-  u64 yield_waits_ = 0;
-  u64 steal_waits_ = 0;
-  u64 oversubscribed_waits_ = 0;
-  u64 parks_ = 0;
-  cost_ledger ledger_{};
-  cost_ledger guarded_ledger_{};
-  bool guarded_ = false;
-  bool pinned_ = false;  // the current wait was forced to park by a machine guard
-};
+template <class Rep, class Period>
+u64 deadline_after(const std::chrono::duration<Rep, Period>& timeout) {
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(timeout).count();
+  return ns <= 0 ? monotonic_ns() : sat_add(monotonic_ns(), static_cast<u64>(ns));
+}
 
 }  // namespace hosted
 
 // One waiting thread at a time; notify() from any thread. Governor selects
 // predictor and poll policy (governor<Predictor, Policy>); the default is the
-// library's (lazyidle.hpp).
+// library's (lazyidle.hpp). Must outlive every notify() on it (see the top).
 template <class Governor = default_governor>
 class basic_waiter {
  public:
@@ -326,14 +264,26 @@ class basic_waiter {
 
   basic_waiter() = default;
   explicit basic_waiter(const waiter_options& options, const Governor& governor = {})
-      : engine_(options, governor) {}
+      : engine_(options, governor) {
+    channel_.shared = options.process_shared ? 1u : 0u;
+  }
   basic_waiter(const basic_waiter&) = delete;
   basic_waiter& operator=(const basic_waiter&) = delete;
 
   // Returns once pred() is true. pred is called repeatedly, from this thread.
   template <class Predicate>
   void wait_until(Predicate&& pred) {
-    engine_.wait_until(channel_, std::forward<Predicate>(pred));
+    hosted::wait_on(engine_, channel_, std::forward<Predicate>(pred));
+  }
+  // The same with a deadline: true once pred() is true, false when the
+  // deadline passed with pred() still false.
+  template <class Predicate>
+  bool wait_until(Predicate&& pred, std::chrono::steady_clock::time_point deadline) {
+    return hosted::wait_on(engine_, channel_, std::forward<Predicate>(pred), hosted::steady_to_monotonic_ns(deadline));
+  }
+  template <class Predicate, class Rep, class Period>
+  bool wait_for(Predicate&& pred, const std::chrono::duration<Rep, Period>& timeout) {
+    return hosted::wait_on(engine_, channel_, std::forward<Predicate>(pred), hosted::deadline_after(timeout));
   }
 
   // Call after making pred true. Lock-free; a system call only when the
@@ -341,7 +291,7 @@ class basic_waiter {
   void notify() noexcept { channel_.notify(); }
 
   // Read from the waiting thread, or after it has been joined.
-  waiter_stats stats() const { return engine_.stats(channel_); }
+  waiter_stats stats() const { return engine_.stats(); }
   duration_ns block_cost_ns() const { return engine_.block_cost_ns(); }
   const Governor& governor() const { return engine_.governor(); }
 
@@ -356,6 +306,45 @@ using waiter = basic_waiter<>;
 // waiter_with<Policy>: another poll policy, with the predictor that suits it.
 template <class Policy, class Predictor = default_predictor_for_t<Policy>>
 using waiter_with = basic_waiter<governor<Predictor, Policy>>;
+
+// A flag the library owns: set() from any thread, wait() from one. Unlike a
+// waiter, it may be destroyed as soon as wait() returns (see the top).
+template <class Governor = default_governor>
+class basic_event {
+ public:
+  basic_event() = default;
+  explicit basic_event(const waiter_options& options, const Governor& governor = {}) : engine_(options, governor) {
+    channel_.shared = options.process_shared ? 1u : 0u;
+  }
+  basic_event(const basic_event&) = delete;
+  basic_event& operator=(const basic_event&) = delete;
+
+  bool is_set() const noexcept {
+    return (channel_.word.load(std::memory_order_acquire) & hosted::park_channel::flag_bit) != 0;
+  }
+  void set() noexcept { channel_.publish_flag_and_wake(); }
+  // Only while no one waits (the waiter's own thread, after wait() returned).
+  void reset() noexcept { channel_.word.fetch_and(~hosted::park_channel::flag_bit, std::memory_order_relaxed); }
+
+  void wait() {
+    hosted::wait_on(engine_, channel_, [this] { return is_set(); });
+  }
+  bool wait_until(std::chrono::steady_clock::time_point deadline) {
+    return hosted::wait_on(engine_, channel_, [this] { return is_set(); }, hosted::steady_to_monotonic_ns(deadline));
+  }
+  template <class Rep, class Period>
+  bool wait_for(const std::chrono::duration<Rep, Period>& timeout) {
+    return hosted::wait_on(engine_, channel_, [this] { return is_set(); }, hosted::deadline_after(timeout));
+  }
+
+  waiter_stats stats() const { return engine_.stats(); }
+
+ private:
+  alignas(64) hosted::park_channel channel_{};
+  alignas(64) hosted::wait_engine<Governor> engine_{};
+};
+
+using event = basic_event<>;
 
 }  // namespace lazyidle
 

@@ -472,6 +472,13 @@ class distribution_threshold {
   constexpr const histogram_predictor& histogram() const { return histogram_; }
   constexpr duration_ns allowance_ns() const { return allowance_ns_; }
 
+  // A state copied from another waiter (a warm start: hosted/process_state.hpp)
+  // keeps that waiter's histogram and context estimates, but not more than
+  // max_ns of its savings, which the other waiter earned and may still spend.
+  constexpr void limit_allowance(duration_ns max_ns) {
+    allowance_ns_ = static_cast<u32>(min_of<duration_ns>(allowance_ns_, max_ns)) & allowance_mask;
+  }
+
  private:
   // EWMA with weight 1/16, rounded to nearest so it settles within 8/256 of
   // 0 or 1 instead of sticking 16/256 short of one end.
