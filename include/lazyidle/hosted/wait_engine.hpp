@@ -371,6 +371,7 @@ class wait_engine {
 
   const Governor& governor() const { return governor_; }
   const waiter_options& options() const { return options_; }
+  duration_ns wake_latency_estimate_ns() const { return wake_latency_ns_; }
   bool pinned_to_one_cpu() {
     if ((waits_ & 255u) == 0 || !pinned_known_) {
       cpu_set_t set;

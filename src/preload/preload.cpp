@@ -1,0 +1,1037 @@
+// SPDX-License-Identifier: GPL-2.0-only OR MIT
+//
+// liblazyidle-preload.so: lazy context switching for unmodified programs.
+//
+// A server that blocks in epoll_wait/poll/select/recv pays, on every short
+// request, a context switch and a wake-up (and in a VM a trap to the host):
+// the talk's problem, at the layer where it can be measured for real. This
+// library interposes those calls. Each one that would block is a wait: the
+// calling thread's governor (the core's, a wait_engine per thread) gives a
+// poll budget against the block cost B this process has measured; the
+// library polls readiness without blocking (the same call with a zero
+// timeout, or recv with MSG_DONTWAIT) for that budget, then makes the real
+// blocking call with the time that remains, and reflects the whole wait.
+// No second algorithm: this file is glue over include/lazyidle/.
+//
+// What the program sees is what the real call would have given it:
+//   - every result comes from a real call on the program's own arguments:
+//     a poll that finds something returns that call's result, and when the
+//     budget is spent the real blocking call runs with the time that
+//     remains (epoll_pwait2/ppoll/pselect carry it to the nanosecond, so a
+//     timeout is never cut short and never extended by the polling);
+//   - timeout 0, non-blocking descriptors, flags that change what a
+//     receive waits for (MSG_WAITALL, MSG_DONTWAIT, MSG_OOB, MSG_ERRQUEUE),
+//     sockets with SO_RCVTIMEO, and anything that is not a socket for
+//     read/readv go straight to the real call;
+//   - signals: while polling, the signals with handlers are held off
+//     (pthread_sigmask) and sigpending() is checked on every round; one the
+//     call would have let in (the p-variants' mask, else the thread's)
+//     ends the polling and the real call takes it, so EINTR, SA_RESTART and
+//     the p-variants' masks behave exactly as without the library (a
+//     pending signal the program ignores is discarded, as the kernel would
+//     have done without the hold);
+//   - no allocation and no lock on the wait path: per-thread state is
+//     initial-exec TLS constructed in place, process counters are relaxed
+//     atomics; errno is the real call's, or left alone on success;
+//   - fork: the child starts with zero counters and holds no lock (the
+//     guards' sampler has its own atfork handler); a nested call from a
+//     signal handler that interrupted a wrapped call passes straight
+//     through; pthread_cancel unwinds through RAII that restores the mask.
+//
+// B for a process that cannot see its wakers: B_cpu is the thread CPU
+// time across real blocking calls (sampled every 16th); L is measured by
+// an occasional probe (at most one per 50 ms per process, only when the
+// thread was going to block anyway): a ppoll on the same descriptors with
+// a 100 us timeout, timer slack set to 1 ns for its duration and every
+// signal held, whose lateness when it times out is how long this machine
+// takes to get a blocked thread running again. A probe that sees an event
+// just hands over to the real call.
+//
+// Policies (LAZYIDLE_POLICY, or lazyidle-run --policy): default,
+// break_even, haltpoll, kvm, fixed:NS, always (poll until the call's own
+// timeout: never block; no guards), never (pass-through).
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <new>
+
+#include <lazyidle/hosted/wait_engine.hpp>
+
+#include "policy_names.hpp"
+
+namespace lazyidle::preload {
+namespace {
+
+// ---- the interposed functions ------------------------------------------------
+enum function : unsigned {
+  f_epoll_wait,
+  f_epoll_pwait,
+  f_epoll_pwait2,
+  f_poll,
+  f_ppoll,
+  f_select,
+  f_pselect,
+  f_recv,
+  f_recvfrom,
+  f_recvmsg,
+  f_read,
+  f_readv,
+  function_count
+};
+constexpr const char* function_names[function_count] = {"epoll_wait", "epoll_pwait", "epoll_pwait2", "poll",
+                                                        "ppoll",      "select",      "pselect",      "recv",
+                                                        "recvfrom",   "recvmsg",     "read",         "readv"};
+
+struct real_functions {
+  int (*epoll_wait)(int, epoll_event*, int, int);
+  int (*epoll_pwait)(int, epoll_event*, int, int, const sigset_t*);
+  int (*epoll_pwait2)(int, epoll_event*, int, const timespec*, const sigset_t*);
+  int (*poll)(pollfd*, nfds_t, int);
+  int (*ppoll)(pollfd*, nfds_t, const timespec*, const sigset_t*);
+  int (*select)(int, fd_set*, fd_set*, fd_set*, timeval*);
+  int (*pselect)(int, fd_set*, fd_set*, fd_set*, const timespec*, const sigset_t*);
+  ssize_t (*recv)(int, void*, size_t, int);
+  ssize_t (*recvfrom)(int, void*, size_t, int, sockaddr*, socklen_t*);
+  ssize_t (*recvmsg)(int, msghdr*, int);
+  ssize_t (*read)(int, void*, size_t);
+  ssize_t (*readv)(int, const iovec*, int);
+  int (*close)(int);
+  int (*dup2)(int, int);
+  int (*dup3)(int, int, int);
+  int (*fcntl)(int, int, ...);
+  int (*fcntl64)(int, int, ...);
+  ssize_t (*read_chk)(int, void*, size_t, size_t);
+  ssize_t (*recv_chk)(int, void*, size_t, size_t, int);
+  ssize_t (*recvfrom_chk)(int, void*, size_t, size_t, int, sockaddr*, socklen_t*);
+  int (*poll_chk)(pollfd*, nfds_t, int, size_t);
+  int (*ppoll_chk)(pollfd*, nfds_t, const timespec*, const sigset_t*, size_t);
+};
+real_functions real{};
+
+template <class F>
+void resolve(F& slot, const char* name) {
+  slot = reinterpret_cast<F>(dlsym(RTLD_NEXT, name));
+}
+
+// 0: not started, 1: resolving (a call from inside dlsym passes to the raw
+// system call), 2: ready.
+std::atomic<int> init_state{0};
+
+void resolve_all() {
+  resolve(real.epoll_wait, "epoll_wait");
+  resolve(real.epoll_pwait, "epoll_pwait");
+  resolve(real.epoll_pwait2, "epoll_pwait2");
+  resolve(real.poll, "poll");
+  resolve(real.ppoll, "ppoll");
+  resolve(real.select, "select");
+  resolve(real.pselect, "pselect");
+  resolve(real.recv, "recv");
+  resolve(real.recvfrom, "recvfrom");
+  resolve(real.recvmsg, "recvmsg");
+  resolve(real.read, "read");
+  resolve(real.readv, "readv");
+  resolve(real.close, "close");
+  resolve(real.dup2, "dup2");
+  resolve(real.dup3, "dup3");
+  resolve(real.fcntl, "fcntl");
+  resolve(real.fcntl64, "fcntl64");
+  resolve(real.read_chk, "__read_chk");
+  resolve(real.recv_chk, "__recv_chk");
+  resolve(real.recvfrom_chk, "__recvfrom_chk");
+  resolve(real.poll_chk, "__poll_chk");
+  resolve(real.ppoll_chk, "__ppoll_chk");
+}
+
+// ---- configuration -----------------------------------------------------------
+struct configuration {
+  policy_kind policy = policy_kind::default_policy;
+  duration_ns fixed_ns = 0;
+  bool guards = true;
+  int stats_fd = -1;  // -2: stderr table
+  char stats_path[512] = "";
+  char policy_text[64] = "default";
+};
+configuration config{};
+
+// ---- statistics -------------------------------------------------------------
+enum counter : unsigned { c_calls, c_passthrough, c_ready, c_waits, c_caught, c_blocked, c_guarded, c_poll_ns, counter_count };
+constexpr const char* counter_names[counter_count] = {"calls",  "passthrough", "ready",   "waits",
+                                                      "caught", "blocked",     "guarded", "poll_ns"};
+
+std::atomic<u64> process_counters[function_count][counter_count];
+
+// ---- per-thread state --------------------------------------------------------
+// The largest engine of the policies above, rounded up; checked below.
+constexpr unsigned engine_storage_bytes = 1024;
+
+struct thread_state {
+  u64 counters[function_count][counter_count];
+  u32 depth;         // > 0 while inside a wrapper: a nested call passes through
+  u32 unflushed;     // calls since the last flush to the process counters
+  bool constructed;  // engine_storage holds a wait_engine
+  bool registered;   // the pthread key destructor will flush at thread exit
+  alignas(64) unsigned char engine_storage[engine_storage_bytes];
+};
+__attribute__((tls_model("initial-exec"))) thread_local thread_state tls{};
+
+pthread_key_t exit_key;
+bool exit_key_made = false;
+
+void flush(thread_state& t) {
+  for (unsigned f = 0; f < function_count; ++f)
+    for (unsigned c = 0; c < counter_count; ++c)
+      if (t.counters[f][c]) {
+        process_counters[f][c].fetch_add(t.counters[f][c], std::memory_order_relaxed);
+        t.counters[f][c] = 0;
+      }
+  t.unflushed = 0;
+}
+
+void flush_at_thread_exit(void*) { flush(tls); }
+
+void after_fork_in_child() {
+  for (auto& row : process_counters)
+    for (auto& c : row) c.store(0, std::memory_order_relaxed);
+  memset(tls.counters, 0, sizeof tls.counters);
+  tls.unflushed = 0;
+}
+
+// ---- the per-fd type cache for read/readv/recv --------------------------------
+// 0 unknown, 1 socket, 2 not a socket. Only a hint: the decision to poll
+// re-checks O_NONBLOCK and SO_RCVTIMEO once per wait, and a stale entry
+// either costs a missed poll or is corrected by ENOTSOCK.
+constexpr int fd_cache_size = 65536;
+std::atomic<u8> fd_kind[fd_cache_size];
+constexpr u8 fd_unknown = 0, fd_socket = 1, fd_other = 2;
+
+void forget_fd(int fd) {
+  if (fd >= 0 && fd < fd_cache_size) fd_kind[fd].store(fd_unknown, std::memory_order_relaxed);
+}
+
+u8 kind_of(int fd) {
+  if (fd < 0 || fd >= fd_cache_size) return fd_other;
+  u8 kind = fd_kind[fd].load(std::memory_order_relaxed);
+  if (kind == fd_unknown) {
+    struct stat st;
+    kind = fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode) ? fd_socket : fd_other;
+    fd_kind[fd].store(kind, std::memory_order_relaxed);
+  }
+  return kind;
+}
+
+// SO_RCVTIMEO set: the real call's own timeout, which a poll phase would
+// stretch; such sockets are left to the real call.
+bool has_receive_timeout(int fd) {
+  timeval timeout{};
+  socklen_t length = sizeof timeout;
+  if (getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, &length) != 0) return true;
+  return timeout.tv_sec != 0 || timeout.tv_usec != 0;
+}
+
+// ---- signals while polling -----------------------------------------------------
+bool ignored_signal(int signo) {
+  struct sigaction action;
+  if (sigaction(signo, nullptr, &action) != 0) return false;
+  if (!(action.sa_flags & SA_SIGINFO) && action.sa_handler == SIG_IGN) return true;
+  if (!(action.sa_flags & SA_SIGINFO) && action.sa_handler == SIG_DFL)
+    return signo == SIGCHLD || signo == SIGURG || signo == SIGWINCH || signo == SIGCONT;
+  return false;
+}
+
+// Holds signals off while polling (RAII: restored on every way out,
+// pthread_cancel's unwinding included).
+class signal_hold {
+ public:
+  // call_mask: the mask the real call would run under (p-variants), or null
+  // for the thread's own.
+  explicit signal_hold(const sigset_t* call_mask) : call_mask_(call_mask) {}
+  ~signal_hold() { release(); }
+  signal_hold(const signal_hold&) = delete;
+  signal_hold& operator=(const signal_hold&) = delete;
+
+  void hold() {
+    if (held_) return;
+    sigset_t all;
+    sigfillset(&all);
+    held_ = pthread_sigmask(SIG_SETMASK, &all, &saved_) == 0;
+  }
+  void release() {
+    if (held_) pthread_sigmask(SIG_SETMASK, &saved_, nullptr);
+    held_ = false;
+  }
+  // A signal is pending that the real call would have taken.
+  bool deliverable_pending() {
+    if (!held_) return false;
+    sigset_t pending;
+    if (sigpending(&pending) != 0 || sigisemptyset(&pending)) return false;
+    const sigset_t& mask = call_mask_ ? *call_mask_ : saved_;
+    for (int signo = 1; signo < NSIG; ++signo) {
+      if (!sigismember(&pending, signo) || sigismember(&mask, signo)) continue;
+      if (ignored_signal(signo)) {
+        // Without the hold the kernel would have dropped it on arrival.
+        sigset_t one;
+        sigemptyset(&one);
+        sigaddset(&one, signo);
+        const timespec zero{0, 0};
+        sigtimedwait(&one, nullptr, &zero);
+        continue;
+      }
+      return true;
+    }
+    return false;
+  }
+
+ private:
+  const sigset_t* call_mask_;
+  sigset_t saved_{};
+  bool held_ = false;
+};
+
+// ---- the L probe ----------------------------------------------------------------
+std::atomic<u64> next_probe_ns{0};
+constexpr u64 probe_period_ns = 50'000'000;
+constexpr u64 probe_delay_ns = 100'000;
+
+bool probe_due(u64 now) {
+  u64 due = next_probe_ns.load(std::memory_order_relaxed);
+  return now >= due && next_probe_ns.compare_exchange_strong(due, now + probe_period_ns, std::memory_order_relaxed);
+}
+
+// ppoll for probe_delay_ns with precise timer slack and every signal held.
+// Returns the lateness of the timeout, or 0 when something was ready first
+// (no sample).
+u64 probe_wake_latency(pollfd* fds, nfds_t count) {
+  const int saved_errno = errno;
+  const long old_slack = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
+  prctl(PR_SET_TIMERSLACK, 1, 0, 0, 0);
+  sigset_t all;
+  sigfillset(&all);
+  const timespec delay{0, static_cast<long>(probe_delay_ns)};
+  const u64 start = hosted::monotonic_ns();
+  const int n = real.ppoll ? real.ppoll(fds, count, &delay, &all)
+                           : static_cast<int>(syscall(SYS_ppoll, fds, count, &delay, &all, _NSIG / 8));
+  const u64 end = hosted::monotonic_ns();
+  if (old_slack > 0) prctl(PR_SET_TIMERSLACK, static_cast<unsigned long>(old_slack), 0, 0, 0);
+  errno = saved_errno;
+  if (n != 0) return 0;
+  const u64 target = start + probe_delay_ns;
+  return end > target ? end - target : 1;
+}
+
+// ---- policies --------------------------------------------------------------------
+// "always": poll until the call's own timeout.
+struct poll_until_timeout {
+  static constexpr const char* name = "always";
+  constexpr duration_ns budget(const poll_request& request) const {
+    return request.bound_ns == no_bound ? no_bound : request.bound_ns;
+  }
+  constexpr void reflect(const idle_outcome&) {}
+  constexpr void reset() {}
+  constexpr u32 worst_case_ratio_q10() const { return u32_max; }
+};
+
+using break_even_governor = governor<default_predictor_for_t<break_even>, break_even>;
+using haltpoll_governor = governor<default_predictor_for_t<haltpoll_grow_shrink>, haltpoll_grow_shrink>;
+using kvm_governor = governor<default_predictor_for_t<kvm_grow_shrink>, kvm_grow_shrink>;
+using fixed_governor = governor<last_value_predictor, fixed_poll>;
+using always_governor = governor<last_value_predictor, poll_until_timeout>;
+
+// ---- one wrapped wait ---------------------------------------------------------------
+// What one non-blocking try found.
+enum class tried : u8 {
+  nothing,      // not ready yet: keep waiting
+  result,       // the call is complete: value and err are its result
+  passed,       // the same, but the call was never a wait (a non-blocking socket): counted as passed through
+  pass_to_real, // not a wait the library may poll (a receive timeout): make the real call now
+};
+struct attempt_result {
+  tried what;
+  long value;
+  int err;  // errno when value < 0
+  bool done() const { return what == tried::result || what == tried::passed; }
+};
+inline attempt_result from_call(long value, int err) {
+  return attempt_result{value != 0 ? tried::result : tried::nothing, value, err};
+}
+
+struct scope {
+  thread_state& t;
+  explicit scope(thread_state& state) : t(state) {
+    ++t.depth;
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+  }
+  ~scope() {
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    --t.depth;
+  }
+};
+
+// The process's governor settings, copied into each thread's engine.
+waiter_options engine_options() {
+  waiter_options o;
+  o.yield_when_notifier_shares_cpu = false;  // the notifier is another process: no hint
+  o.park_when_oversubscribed = config.guards;
+  o.park_when_stealing = config.guards;
+  o.back_off_when_polls_miss = config.guards;
+  if (!config.guards) o.max_fruitless_poll_share_q10 = u32_max;
+  if (config.policy == policy_kind::always) {
+    o.max_poll_ns = no_bound;
+    o.park_when_oversubscribed = o.park_when_stealing = o.back_off_when_polls_miss = false;
+    o.max_fruitless_poll_share_q10 = u32_max;
+  }
+  return o;
+}
+
+template <class Governor>
+Governor make_governor() {
+  if constexpr (detail::is_same<Governor, fixed_governor>)
+    return fixed_governor(fixed_poll(config.fixed_ns));
+  else
+    return Governor{};
+}
+
+template <class Governor>
+hosted::wait_engine<Governor>& engine_of(thread_state& t) {
+  using engine = hosted::wait_engine<Governor>;
+  static_assert(sizeof(engine) <= engine_storage_bytes, "engine_storage_bytes too small for this policy");
+  static_assert(alignof(engine) <= 64, "engine over-aligned for its storage");
+  if (!t.constructed) {
+    new (t.engine_storage) engine(engine_options(), make_governor<Governor>());
+    t.constructed = true;
+    if (exit_key_made && !t.registered) t.registered = pthread_setspecific(exit_key, &t) == 0;
+  }
+  return *std::launder(reinterpret_cast<engine*>(t.engine_storage));
+}
+
+void count(thread_state& t, function f, counter c, u64 n = 1) { t.counters[f][c] += n; }
+
+void finish_call(thread_state& t, bool blocked_just_now) {
+  if (++t.unflushed >= 64 || blocked_just_now) flush(t);
+}
+
+// The wait itself. attempt(): one non-blocking try. block(deadline_ns):
+// the real call, given the absolute deadline (no_bound: none); it returns
+// the call's result. probe(): fills pollfds to watch for the L probe,
+// returns their count (0: no probe for this call).
+template <class Governor, class Attempt, class Block, class Probe>
+long wait(thread_state& t, function f, u64 timeout_ns, const sigset_t* call_mask, Attempt&& attempt, Block&& block,
+          Probe&& probe_fds) {
+  const int entry_errno = errno;
+  count(t, f, c_calls);
+  const u64 start = hosted::monotonic_ns();
+  attempt_result r = attempt();
+  if (r.what != tried::nothing) {
+    if (r.what == tried::pass_to_real) {
+      count(t, f, c_passthrough);
+      finish_call(t, false);
+      errno = entry_errno;
+      return block(no_bound);
+    }
+    count(t, f, r.what == tried::passed ? c_passthrough : c_ready);
+    finish_call(t, false);
+    errno = r.value < 0 ? r.err : entry_errno;
+    return r.value;
+  }
+  count(t, f, c_waits);
+  auto& engine = engine_of<Governor>(t);
+  const u64 deadline = timeout_ns == no_bound ? no_bound : sat_add(start, timeout_ns);
+  wait_plan plan = engine.plan(start, timeout_ns);
+  u64 now = start;
+  bool interrupted = false;
+  if (plan.budget_ns > 0) {
+    signal_hold hold(call_mask);
+    hold.hold();
+    const u64 poll_deadline = min_of(sat_add(start, plan.budget_ns), deadline);
+    for (;;) {
+      r = attempt();
+      now = hosted::monotonic_ns();
+      if (r.done()) break;
+      if (hold.deliverable_pending()) {
+        interrupted = true;
+        break;
+      }
+      if (now >= poll_deadline) break;
+      hosted::cpu_relax();
+    }
+    hold.release();
+    engine.end_poll(plan);
+    if (r.done()) {
+      count(t, f, c_caught);
+      count(t, f, c_poll_ns, now - start);
+      engine.finish(plan, now - start, wait_end::caught, now - start, 0, 0, now);
+      finish_call(t, false);
+      errno = r.value < 0 ? r.err : entry_errno;
+      return r.value;
+    }
+  }
+  const duration_ns polled = now - start;
+  count(t, f, c_blocked);
+  count(t, f, c_poll_ns, polled);
+  if (plan.guard != wait_guard::none) count(t, f, c_guarded);
+  finish_call(t, true);  // flushed before sleeping: the counters' cost hides in the block
+  // The L probe: only where the thread was going to block for a while.
+  if (!interrupted && (deadline == no_bound || deadline - now > 4 * probe_delay_ns) && probe_due(now)) {
+    pollfd fds[1];
+    const nfds_t n = probe_fds(fds);
+    if (n) {
+      const u64 late = probe_wake_latency(fds, n);
+      if (late) engine.learn_wake_latency(late);
+    }
+  }
+  const bool sample_cpu = engine.sample_cpu_now();
+  const u64 cpu_before = sample_cpu ? hosted::thread_cpu_ns() : 0;
+  engine.count_block();
+  errno = entry_errno;
+  const long value = block(deadline);
+  const int block_errno = errno;
+  const u64 end = hosted::monotonic_ns();
+  if (sample_cpu) engine.learn_block_cpu(hosted::thread_cpu_ns() - cpu_before);
+  // The idle ended before we ran again: take the wake latency off (menu's
+  // convention for a state's exit latency), never below what was polled.
+  const bool timed_out = value == 0 && deadline != no_bound && end >= deadline;
+  const duration_ns idle =
+      timed_out ? end - start : max_of(polled, sat_sub(end - start, engine.wake_latency_estimate_ns()));
+  engine.finish(plan, idle, timed_out ? wait_end::timed_out : wait_end::woken, polled, 1, 0, end);
+  errno = block_errno;
+  return value;
+}
+
+// ---- dispatch on the process's policy ---------------------------------------------------
+template <class Body>
+long with_policy(Body&& body) {
+  switch (config.policy) {
+    case policy_kind::break_even: return body.template operator()<break_even_governor>();
+    case policy_kind::haltpoll: return body.template operator()<haltpoll_governor>();
+    case policy_kind::kvm: return body.template operator()<kvm_governor>();
+    case policy_kind::fixed: return body.template operator()<fixed_governor>();
+    case policy_kind::always: return body.template operator()<always_governor>();
+    case policy_kind::default_policy:
+    case policy_kind::never: break;
+  }
+  return body.template operator()<default_governor>();
+}
+
+void initialise();
+
+// Are we to act on this call at all? (Not before initialisation, not for
+// `never`, not from a nested call.)
+bool active() {
+  if (LAZYIDLE_UNLIKELY(init_state.load(std::memory_order_acquire) != 2)) {
+    initialise();
+    if (init_state.load(std::memory_order_acquire) != 2) return false;
+  }
+  return config.policy != policy_kind::never && tls.depth == 0;
+}
+
+void count_passthrough(function f) {
+  if (init_state.load(std::memory_order_relaxed) != 2 || tls.depth != 0) return;
+  count(tls, f, c_calls);
+  count(tls, f, c_passthrough);
+  finish_call(tls, false);
+}
+
+u64 ms_timeout_ns(int timeout_ms) { return timeout_ms < 0 ? no_bound : static_cast<u64>(timeout_ms) * 1'000'000ull; }
+u64 ts_timeout_ns(const timespec* ts) {
+  if (!ts) return no_bound;
+  if (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1'000'000'000) return 0;  // the real call says EINVAL
+  return sat_add(sat_mul(static_cast<u64>(ts->tv_sec), 1'000'000'000ull), static_cast<u64>(ts->tv_nsec));
+}
+timespec remaining_ts(u64 deadline) {
+  const u64 now = hosted::monotonic_ns();
+  const u64 left = deadline > now ? deadline - now : 0;
+  return timespec{static_cast<time_t>(left / 1'000'000'000ull), static_cast<long>(left % 1'000'000'000ull)};
+}
+nfds_t no_probe(pollfd*) { return 0; }
+
+// ---- epoll ------------------------------------------------------------------------
+int epoll_common(function f, int epfd, epoll_event* events, int maxevents, u64 timeout_ns, const sigset_t* mask,
+                 bool has_mask) {
+  scope s(tls);
+  return static_cast<int>(with_policy([&]<class G>() -> long {
+    return wait<G>(
+        tls, f, timeout_ns, has_mask ? mask : nullptr,
+        [&] {
+          const int n = real.epoll_wait(epfd, events, maxevents, 0);
+          return from_call(n, errno);
+        },
+        [&](u64 deadline) -> long {
+          const sigset_t* call_mask = has_mask ? mask : nullptr;
+          if (deadline == no_bound) return real.epoll_pwait(epfd, events, maxevents, -1, call_mask);
+          const timespec left = remaining_ts(deadline);
+          const int n = real.epoll_pwait2(epfd, events, maxevents, &left, call_mask);
+          if (n >= 0 || errno != ENOSYS) return n;
+          // Before Linux 5.11: milliseconds, rounded up so the timeout is never cut short.
+          const u64 ns = static_cast<u64>(left.tv_sec) * 1'000'000'000ull + static_cast<u64>(left.tv_nsec);
+          return real.epoll_pwait(epfd, events, maxevents, static_cast<int>(min_of<u64>((ns + 999'999) / 1'000'000, 0x7fffffff)), call_mask);
+        },
+        [&](pollfd* fds) -> nfds_t {
+          fds[0] = pollfd{epfd, POLLIN, 0};
+          return 1;
+        });
+  }));
+}
+
+// ---- poll -------------------------------------------------------------------------
+int poll_common(function f, pollfd* fds, nfds_t count, u64 timeout_ns, const sigset_t* mask, bool has_mask) {
+  scope s(tls);
+  return static_cast<int>(with_policy([&]<class G>() -> long {
+    return wait<G>(
+        tls, f, timeout_ns, has_mask ? mask : nullptr,
+        [&] {
+          const int n = real.poll(fds, count, 0);
+          return from_call(n, errno);
+        },
+        [&](u64 deadline) -> long {
+          if (deadline == no_bound) return real.ppoll(fds, count, nullptr, has_mask ? mask : nullptr);
+          const timespec left = remaining_ts(deadline);
+          return real.ppoll(fds, count, &left, has_mask ? mask : nullptr);
+        },
+        no_probe);
+  }));
+}
+
+// ---- select ---------------------------------------------------------------------------
+struct fd_sets {
+  fd_set read, write, except;
+};
+int select_common(function f, int nfds, fd_set* readfds, fd_set* writefds, fd_set* exceptfds, u64 timeout_ns,
+                  timeval* write_back, const sigset_t* mask, bool has_mask) {
+  scope s(tls);
+  // The caller's sets are inputs and outputs: every try works on a copy of
+  // the inputs and copies the outputs back only when it is the result.
+  fd_sets in{}, out{};
+  if (readfds) in.read = *readfds;
+  if (writefds) in.write = *writefds;
+  if (exceptfds) in.except = *exceptfds;
+  const u64 started = hosted::monotonic_ns();
+  const int n = static_cast<int>(with_policy([&]<class G>() -> long {
+    return wait<G>(
+        tls, f, timeout_ns, has_mask ? mask : nullptr,
+        [&] {
+          out = in;
+          timeval zero{0, 0};
+          const int r = real.select(nfds, readfds ? &out.read : nullptr, writefds ? &out.write : nullptr,
+                                    exceptfds ? &out.except : nullptr, &zero);
+          if (r > 0) {  // the result: hand the sets back
+            if (readfds) *readfds = out.read;
+            if (writefds) *writefds = out.write;
+            if (exceptfds) *exceptfds = out.except;
+          }
+          return from_call(r, errno);
+        },
+        [&](u64 deadline) -> long {
+          if (readfds) *readfds = in.read;
+          if (writefds) *writefds = in.write;
+          if (exceptfds) *exceptfds = in.except;
+          if (deadline == no_bound) return real.pselect(nfds, readfds, writefds, exceptfds, nullptr, has_mask ? mask : nullptr);
+          const timespec left = remaining_ts(deadline);
+          return real.pselect(nfds, readfds, writefds, exceptfds, &left, has_mask ? mask : nullptr);
+        },
+        no_probe);
+  }));
+  if (write_back) {
+    // Linux's select() reports the time not slept; so do we, over the
+    // whole call (the deadline is the caller's).
+    const u64 elapsed = hosted::monotonic_ns() - started;
+    const u64 left = timeout_ns > elapsed ? timeout_ns - elapsed : 0;
+    write_back->tv_sec = static_cast<time_t>(left / 1'000'000'000ull);
+    write_back->tv_usec = static_cast<suseconds_t>((left % 1'000'000'000ull) / 1000);
+  }
+  return n;
+}
+
+// ---- receives on blocking sockets --------------------------------------------------
+constexpr int plain_receive_flags = MSG_PEEK | MSG_TRUNC | MSG_CMSG_CLOEXEC;
+
+template <class TryOnce, class Real>
+ssize_t receive_common(function f, int fd, int flags, TryOnce&& try_once, Real&& real_call) {
+  scope s(tls);
+  return static_cast<ssize_t>(with_policy([&]<class G>() -> long {
+    bool first = true;
+    return wait<G>(
+        tls, f, no_bound, nullptr,
+        [&] {
+          const ssize_t n = try_once(flags | MSG_DONTWAIT);
+          const int err = errno;
+          if (n >= 0 || (err != EAGAIN && err != EWOULDBLOCK)) {
+            if (n < 0 && err == ENOTSOCK && fd >= 0 && fd < fd_cache_size)
+              fd_kind[fd].store(fd_other, std::memory_order_relaxed);
+            return attempt_result{tried::result, n, err};
+          }
+          if (first) {
+            first = false;
+            // Nothing there: is this a wait at all? On a non-blocking
+            // socket this EAGAIN is the real call's answer; a socket with a
+            // receive timeout is left to the real call, which keeps it.
+            const int flags_now = real.fcntl(fd, F_GETFL);
+            if (flags_now >= 0 && (flags_now & O_NONBLOCK)) {
+              if (fd < fd_cache_size) fd_kind[fd].store(fd_other, std::memory_order_relaxed);
+              return attempt_result{tried::passed, n, err};
+            }
+            if (has_receive_timeout(fd)) {
+              if (fd < fd_cache_size) fd_kind[fd].store(fd_other, std::memory_order_relaxed);
+              return attempt_result{tried::pass_to_real, 0, 0};
+            }
+          }
+          return attempt_result{tried::nothing, n, err};
+        },
+        [&](u64) -> long { return real_call(); },
+        [&](pollfd* fds) -> nfds_t {
+          fds[0] = pollfd{fd, POLLIN, 0};
+          return 1;
+        });
+  }));
+}
+
+bool receive_may_wait(int fd, int flags) {
+  return (flags & ~plain_receive_flags) == 0 && kind_of(fd) == fd_socket;
+}
+
+// ---- initialisation and the report at exit --------------------------------------------
+void write_stats();
+
+void initialise() {
+  int expected = 0;
+  if (!init_state.compare_exchange_strong(expected, 1, std::memory_order_acq_rel)) return;
+  const int saved_errno = errno;
+  resolve_all();
+  const char* policy = getenv("LAZYIDLE_POLICY");
+  if (policy && *policy) {
+    unsigned long long fixed_ns = 0;
+    if (parse_policy_name(policy, config.policy, fixed_ns)) {
+      config.fixed_ns = fixed_ns;
+    } else {
+      dprintf(2, "lazyidle: LAZYIDLE_POLICY=%s: unknown policy (%s); running as never: nothing is changed\n", policy,
+              policy_list);
+      config.policy = policy_kind::never;
+    }
+    snprintf(config.policy_text, sizeof config.policy_text, "%s", policy);
+  }
+  const char* guards = getenv("LAZYIDLE_GUARDS");
+  config.guards = !(guards && strcmp(guards, "0") == 0);
+  if (!config.guards) hosted::system_load::instance().suppress(~0u);
+  const char* stats = getenv("LAZYIDLE_STATS");
+  if (stats && *stats) {
+    if (strcmp(stats, "-") == 0)
+      config.stats_fd = -2;
+    else
+      snprintf(config.stats_path, sizeof config.stats_path, "%s", stats);
+  }
+  // Every function we call through must exist, or we change nothing.
+  if (!real.epoll_wait || !real.epoll_pwait || !real.epoll_pwait2 || !real.poll || !real.ppoll || !real.select ||
+      !real.pselect || !real.recv || !real.recvfrom || !real.recvmsg || !real.read || !real.readv) {
+    dprintf(2, "lazyidle: the C library lacks a function the preload needs; running as never\n");
+    config.policy = policy_kind::never;
+  }
+  if (config.policy != policy_kind::never) {
+    exit_key_made = pthread_key_create(&exit_key, flush_at_thread_exit) == 0;
+    pthread_atfork(nullptr, nullptr, after_fork_in_child);
+    hosted::system_load::instance();  // registers its own fork handler, opens nothing
+  }
+  errno = saved_errno;
+  init_state.store(2, std::memory_order_release);
+}
+
+__attribute__((constructor)) void on_load() { initialise(); }
+
+__attribute__((destructor)) void on_unload() {
+  if (init_state.load(std::memory_order_acquire) != 2) return;
+  flush(tls);
+  write_stats();
+}
+
+template <class Governor>
+void read_block_cost(u64& b, u64& cpu, u64& latency) {
+  if (!tls.constructed) {
+    cpu = hosted::process_block_cost.cpu_ns();
+    latency = hosted::process_block_cost.latency_ns();
+    b = cpu + latency;
+    return;
+  }
+  const auto s = engine_of<Governor>(tls).stats();
+  b = s.block_cost_ns;
+  cpu = s.block_cpu_ns;
+  latency = s.wake_latency_ns;
+}
+
+void write_stats() {
+  if (config.stats_fd == -1 && config.stats_path[0] == '\0') return;
+  const int saved_errno = errno;
+  u64 b = 0, cpu = 0, latency = 0;
+  with_policy([&]<class G>() -> long {
+    read_block_cost<G>(b, cpu, latency);
+    return 0;
+  });
+  if (config.policy == policy_kind::never) {
+    cpu = hosted::process_block_cost.cpu_ns();
+    latency = hosted::process_block_cost.latency_ns();
+    b = cpu + latency;
+  }
+  char text[8192];
+  size_t used = 0;
+  auto put = [&](const char* format, auto... args) {
+    if (used < sizeof text) {
+      const int n = snprintf(text + used, sizeof text - used, format, args...);
+      if (n > 0) used = min_of(sizeof text, used + static_cast<size_t>(n));
+    }
+  };
+  if (config.stats_fd == -2) {
+    put("lazyidle: %s[%d] policy %s, B %llu ns (CPU %llu + wake latency %llu)\n", program_invocation_short_name,
+        static_cast<int>(getpid()), config.policy_text, b, cpu, latency);
+    put("  %-13s %10s %10s %9s %9s %9s %9s %8s %12s\n", "function", "calls", "passed", "ready", "waits", "caught",
+        "blocked", "guarded", "poll ms");
+    for (unsigned f = 0; f < function_count; ++f) {
+      u64 v[counter_count];
+      for (unsigned c = 0; c < counter_count; ++c) v[c] = process_counters[f][c].load(std::memory_order_relaxed);
+      if (v[c_calls] == 0) continue;
+      put("  %-13s %10llu %10llu %9llu %9llu %9llu %9llu %8llu %12.3f\n", function_names[f], v[c_calls],
+          v[c_passthrough], v[c_ready], v[c_waits], v[c_caught], v[c_blocked], v[c_guarded],
+          static_cast<double>(v[c_poll_ns]) / 1e6);
+    }
+    (void)!write(2, text, used);
+  } else {
+    put("{\"pid\":%d,\"program\":\"%s\",\"policy\":\"%s\",\"block_cost_ns\":%llu,\"block_cpu_ns\":%llu,"
+        "\"wake_latency_ns\":%llu,\"calls\":{",
+        static_cast<int>(getpid()), program_invocation_short_name, config.policy_text, b, cpu, latency);
+    bool first = true;
+    for (unsigned f = 0; f < function_count; ++f) {
+      u64 v[counter_count];
+      for (unsigned c = 0; c < counter_count; ++c) v[c] = process_counters[f][c].load(std::memory_order_relaxed);
+      if (v[c_calls] == 0) continue;
+      put("%s\"%s\":{", first ? "" : ",", function_names[f]);
+      for (unsigned c = 0; c < counter_count; ++c) put("%s\"%s\":%llu", c ? "," : "", counter_names[c], v[c]);
+      put("}");
+      first = false;
+    }
+    put("}}\n");
+    const int fd = open(config.stats_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+      (void)!write(fd, text, used);  // one write: lines of concurrent processes do not interleave
+      real.close ? real.close(fd) : close(fd);
+    }
+  }
+  errno = saved_errno;
+}
+
+}  // namespace
+}  // namespace lazyidle::preload
+
+// ---- the interposed symbols -----------------------------------------------------------------
+using namespace lazyidle::preload;
+using lazyidle::no_bound;
+
+extern "C" {
+
+__attribute__((visibility("default"))) int epoll_wait(int epfd, epoll_event* events, int maxevents, int timeout) {
+  if (timeout == 0 || maxevents <= 0 || !active()) {
+    count_passthrough(f_epoll_wait);
+    return real.epoll_wait ? real.epoll_wait(epfd, events, maxevents, timeout)
+                           : static_cast<int>(syscall(SYS_epoll_wait, epfd, events, maxevents, timeout));
+  }
+  return epoll_common(f_epoll_wait, epfd, events, maxevents, ms_timeout_ns(timeout), nullptr, false);
+}
+
+__attribute__((visibility("default"))) int epoll_pwait(int epfd, epoll_event* events, int maxevents, int timeout,
+                                                       const sigset_t* mask) {
+  if (timeout == 0 || maxevents <= 0 || !active()) {
+    count_passthrough(f_epoll_pwait);
+    return real.epoll_pwait ? real.epoll_pwait(epfd, events, maxevents, timeout, mask)
+                            : static_cast<int>(syscall(SYS_epoll_pwait, epfd, events, maxevents, timeout, mask, _NSIG / 8));
+  }
+  return epoll_common(f_epoll_pwait, epfd, events, maxevents, ms_timeout_ns(timeout), mask, mask != nullptr);
+}
+
+__attribute__((visibility("default"))) int epoll_pwait2(int epfd, epoll_event* events, int maxevents,
+                                                        const timespec* timeout, const sigset_t* mask) {
+  const lazyidle::u64 ns = ts_timeout_ns(timeout);
+  if (ns == 0 || maxevents <= 0 || !active()) {
+    count_passthrough(f_epoll_pwait2);
+    return real.epoll_pwait2 ? real.epoll_pwait2(epfd, events, maxevents, timeout, mask)
+                             : static_cast<int>(syscall(SYS_epoll_pwait2, epfd, events, maxevents, timeout, mask, _NSIG / 8));
+  }
+  return epoll_common(f_epoll_pwait2, epfd, events, maxevents, ns, mask, mask != nullptr);
+}
+
+__attribute__((visibility("default"))) int poll(pollfd* fds, nfds_t nfds, int timeout) {
+  if (timeout == 0 || nfds == 0 || !active()) {  // poll(NULL, 0, t) is a sleep: nothing to poll
+    count_passthrough(f_poll);
+    return real.poll ? real.poll(fds, nfds, timeout) : static_cast<int>(syscall(SYS_poll, fds, nfds, timeout));
+  }
+  return poll_common(f_poll, fds, nfds, ms_timeout_ns(timeout), nullptr, false);
+}
+
+__attribute__((visibility("default"))) int ppoll(pollfd* fds, nfds_t nfds, const timespec* timeout,
+                                                 const sigset_t* mask) {
+  const lazyidle::u64 ns = ts_timeout_ns(timeout);
+  if (ns == 0 || nfds == 0 || !active()) {
+    count_passthrough(f_ppoll);
+    return real.ppoll ? real.ppoll(fds, nfds, timeout, mask)
+                      : static_cast<int>(syscall(SYS_ppoll, fds, nfds, timeout, mask, _NSIG / 8));
+  }
+  return poll_common(f_ppoll, fds, nfds, ns, mask, mask != nullptr);
+}
+
+__attribute__((visibility("default"))) int select(int nfds, fd_set* readfds, fd_set* writefds, fd_set* exceptfds,
+                                                  timeval* timeout) {
+  const bool zero = timeout && timeout->tv_sec == 0 && timeout->tv_usec == 0;
+  const bool invalid = timeout && (timeout->tv_sec < 0 || timeout->tv_usec < 0 || timeout->tv_usec >= 1'000'000);
+  if (zero || invalid || nfds <= 0 || nfds > FD_SETSIZE || !active()) {
+    count_passthrough(f_select);
+    return real.select ? real.select(nfds, readfds, writefds, exceptfds, timeout)
+                       : static_cast<int>(syscall(SYS_select, nfds, readfds, writefds, exceptfds, timeout));
+  }
+  const lazyidle::u64 ns =
+      timeout ? static_cast<lazyidle::u64>(timeout->tv_sec) * 1'000'000'000ull + static_cast<lazyidle::u64>(timeout->tv_usec) * 1000ull
+              : no_bound;
+  return select_common(f_select, nfds, readfds, writefds, exceptfds, ns, timeout, nullptr, false);
+}
+
+__attribute__((visibility("default"))) int pselect(int nfds, fd_set* readfds, fd_set* writefds, fd_set* exceptfds,
+                                                   const timespec* timeout, const sigset_t* mask) {
+  const lazyidle::u64 ns = ts_timeout_ns(timeout);
+  if (ns == 0 || nfds <= 0 || nfds > FD_SETSIZE || !active()) {
+    count_passthrough(f_pselect);
+    return real.pselect ? real.pselect(nfds, readfds, writefds, exceptfds, timeout, mask) : -1;
+  }
+  return select_common(f_pselect, nfds, readfds, writefds, exceptfds, ns, nullptr, mask, mask != nullptr);
+}
+
+__attribute__((visibility("default"))) ssize_t recv(int fd, void* buffer, size_t length, int flags) {
+  if (length == 0 || !active() || !receive_may_wait(fd, flags)) {
+    count_passthrough(f_recv);
+    return real.recv ? real.recv(fd, buffer, length, flags) : syscall(SYS_recvfrom, fd, buffer, length, flags, nullptr, nullptr);
+  }
+  return receive_common(
+      f_recv, fd, flags, [&](int f) { return real.recv(fd, buffer, length, f); },
+      [&] { return real.recv(fd, buffer, length, flags); });
+}
+
+__attribute__((visibility("default"))) ssize_t recvfrom(int fd, void* buffer, size_t length, int flags,
+                                                        sockaddr* address, socklen_t* address_length) {
+  if (length == 0 || !active() || !receive_may_wait(fd, flags)) {
+    count_passthrough(f_recvfrom);
+    return real.recvfrom ? real.recvfrom(fd, buffer, length, flags, address, address_length)
+                         : syscall(SYS_recvfrom, fd, buffer, length, flags, address, address_length);
+  }
+  return receive_common(
+      f_recvfrom, fd, flags, [&](int f) { return real.recvfrom(fd, buffer, length, f, address, address_length); },
+      [&] { return real.recvfrom(fd, buffer, length, flags, address, address_length); });
+}
+
+__attribute__((visibility("default"))) ssize_t recvmsg(int fd, msghdr* message, int flags) {
+  if (!active() || !receive_may_wait(fd, flags)) {
+    count_passthrough(f_recvmsg);
+    return real.recvmsg ? real.recvmsg(fd, message, flags) : syscall(SYS_recvmsg, fd, message, flags);
+  }
+  return receive_common(
+      f_recvmsg, fd, flags, [&](int f) { return real.recvmsg(fd, message, f); },
+      [&] { return real.recvmsg(fd, message, flags); });
+}
+
+__attribute__((visibility("default"))) ssize_t read(int fd, void* buffer, size_t length) {
+  if (length == 0 || !active() || !receive_may_wait(fd, 0)) {
+    count_passthrough(f_read);
+    return real.read ? real.read(fd, buffer, length) : syscall(SYS_read, fd, buffer, length);
+  }
+  return receive_common(
+      f_read, fd, 0, [&](int f) { return real.recv(fd, buffer, length, f); },
+      [&] { return real.read(fd, buffer, length); });
+}
+
+__attribute__((visibility("default"))) ssize_t readv(int fd, const iovec* vector, int count) {
+  if (count <= 0 || !active() || !receive_may_wait(fd, 0)) {
+    count_passthrough(f_readv);
+    return real.readv ? real.readv(fd, vector, count) : syscall(SYS_readv, fd, vector, count);
+  }
+  return receive_common(
+      f_readv, fd, 0,
+      [&](int f) {
+        msghdr message{};
+        message.msg_iov = const_cast<iovec*>(vector);
+        message.msg_iovlen = static_cast<size_t>(count);
+        return real.recvmsg(fd, &message, f);
+      },
+      [&] { return real.readv(fd, vector, count); });
+}
+
+// _FORTIFY_SOURCE callers (Debian builds its packages with it).
+__attribute__((visibility("default"))) ssize_t __read_chk(int fd, void* buffer, size_t length, size_t buffer_length) {
+  if (length > buffer_length) return real.read_chk(fd, buffer, length, buffer_length);  // aborts, as glibc does
+  return read(fd, buffer, length);
+}
+__attribute__((visibility("default"))) ssize_t __recv_chk(int fd, void* buffer, size_t length, size_t buffer_length,
+                                                          int flags) {
+  if (length > buffer_length) return real.recv_chk(fd, buffer, length, buffer_length, flags);
+  return recv(fd, buffer, length, flags);
+}
+__attribute__((visibility("default"))) ssize_t __recvfrom_chk(int fd, void* buffer, size_t length,
+                                                              size_t buffer_length, int flags, sockaddr* address,
+                                                              socklen_t* address_length) {
+  if (length > buffer_length)
+    return real.recvfrom_chk(fd, buffer, length, buffer_length, flags, address, address_length);
+  return recvfrom(fd, buffer, length, flags, address, address_length);
+}
+__attribute__((visibility("default"))) int __poll_chk(pollfd* fds, nfds_t nfds, int timeout, size_t fds_length) {
+  if (fds_length / sizeof(pollfd) < nfds) return real.poll_chk(fds, nfds, timeout, fds_length);
+  return poll(fds, nfds, timeout);
+}
+__attribute__((visibility("default"))) int __ppoll_chk(pollfd* fds, nfds_t nfds, const timespec* timeout,
+                                                       const sigset_t* mask, size_t fds_length) {
+  if (fds_length / sizeof(pollfd) < nfds) return real.ppoll_chk(fds, nfds, timeout, mask, fds_length);
+  return ppoll(fds, nfds, timeout, mask);
+}
+
+// Descriptor changes that make a cached socket/not-socket answer stale.
+__attribute__((visibility("default"))) int close(int fd) {
+  forget_fd(fd);
+  return real.close ? real.close(fd) : static_cast<int>(syscall(SYS_close, fd));
+}
+__attribute__((visibility("default"))) int dup2(int from, int to) {
+  forget_fd(to);
+  return real.dup2 ? real.dup2(from, to) : static_cast<int>(syscall(SYS_dup2, from, to));
+}
+__attribute__((visibility("default"))) int dup3(int from, int to, int flags) {
+  forget_fd(to);
+  return real.dup3 ? real.dup3(from, to, flags) : static_cast<int>(syscall(SYS_dup3, from, to, flags));
+}
+__attribute__((visibility("default"))) int fcntl(int fd, int command, ...) {
+  va_list arguments;
+  va_start(arguments, command);
+  void* argument = va_arg(arguments, void*);
+  va_end(arguments);
+  if (command == F_SETFL) forget_fd(fd);
+  const int result =
+      real.fcntl ? real.fcntl(fd, command, argument) : static_cast<int>(syscall(SYS_fcntl, fd, command, argument));
+  if (command == F_DUPFD || command == F_DUPFD_CLOEXEC) forget_fd(result);
+  return result;
+}
+__attribute__((visibility("default"))) int fcntl64(int fd, int command, ...) {
+  va_list arguments;
+  va_start(arguments, command);
+  void* argument = va_arg(arguments, void*);
+  va_end(arguments);
+  if (command == F_SETFL) forget_fd(fd);
+  const int result =
+      real.fcntl64 ? real.fcntl64(fd, command, argument) : static_cast<int>(syscall(SYS_fcntl, fd, command, argument));
+  if (command == F_DUPFD || command == F_DUPFD_CLOEXEC) forget_fd(result);
+  return result;
+}
+
+}  // extern "C"
