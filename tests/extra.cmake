@@ -11,3 +11,7 @@ endif()
 if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/upstream.cmake)
   include(${CMAKE_CURRENT_SOURCE_DIR}/upstream.cmake)
 endif()
+# The kernel matrix helper of the kernel-side tests (owned by scripts/lib/kernels.sh).
+if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/kernels.cmake)
+  include(${CMAKE_CURRENT_SOURCE_DIR}/kernels.cmake)
+endif()

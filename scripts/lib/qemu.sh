@@ -25,7 +25,9 @@ QEMU_SENTINEL=${QEMU_SENTINEL:-LAZYIDLE-GUEST-RESULT:}
 
 # The Debian metapackage names the ABI version it pulls in (Depends:
 # linux-image-6.1.0-NN-amd64); that is the only trustworthy source, since the
-# machine itself may run some other kernel.
+# machine itself may run some other kernel. 6.1 only: new code takes the
+# kernel from scripts/lib/kernels.sh (LAZYIDLE_KERNELS, every series, versions
+# checked); this stays until the host tests move to it.
 qemu_debian_kernel_version() {
   dpkg-query -W -f='${Depends}' linux-image-amd64 2>/dev/null |
     tr ',' '\n' | sed -n 's/^ *linux-image-\([^ ]*\).*/\1/p' | head -1
