@@ -387,6 +387,9 @@ struct scope {
 waiter_options engine_options() {
   waiter_options o;
   o.yield_when_notifier_shares_cpu = false;  // the notifier is another process: no hint
+  // A server's request latency is its clients' throughput: value the wake
+  // latency a caught wait saves in full (B = B_cpu + L, docs/preload.md).
+  o.max_latency_credit_q10 = u32_max;
   o.park_when_oversubscribed = config.guards;
   o.park_when_stealing = config.guards;
   o.back_off_when_polls_miss = config.guards;

@@ -29,7 +29,9 @@
 //                    row ended in a block, skip polling for 1 wait, then 2,
 //                    4 ... 1024 after each further miss, until one catches;
 //   poll_share       fruitless polling took more than 1/8 of a CPU over the
-//                    last 100 ms window (waiter_options::max_fruitless_poll_share_q10).
+//                    last 100 ms window (waiter_options::max_fruitless_poll_share_q10);
+//   shared_cpu       the notifier shares our CPU and yielding is backed off
+//                    after a yield that lost the CPU for more than 100 us.
 // The governor is still consulted on a guarded wait and still learns its
 // idle: it is taught the outcome of the budget it chose (its own
 // counterfactual), so its savings account against break-even stays its own.
@@ -68,6 +70,7 @@ enum class wait_guard : u8 {
   pollers,
   backoff,
   poll_share,
+  shared_cpu,
 };
 
 inline const char* guard_name(wait_guard guard) {
@@ -80,10 +83,16 @@ inline const char* guard_name(wait_guard guard) {
     case wait_guard::pollers: return "pollers";
     case wait_guard::backoff: return "backoff";
     case wait_guard::poll_share: return "poll_share";
+    case wait_guard::shared_cpu: return "shared_cpu";
   }
   return "?";
 }
-inline constexpr unsigned wait_guard_count = 8;
+inline constexpr unsigned wait_guard_count = 9;
+
+// The notifier runs on this waiter's CPU (the waiter is pinned there and the
+// last notify came from it): polling cannot see it arrive. yield: hand the
+// CPU over with sched_yield(); park: yielding is backed off, block at once.
+enum class shared_cpu : u8 { no, yield, park };
 
 // How a wait ended.
 enum class wait_end : u8 {
@@ -120,6 +129,8 @@ struct wait_trace {
 
 struct waiter_options {
   bool yield_when_notifier_shares_cpu = true;
+  u32 yield_rounds = 2;  // sched_yield()s per wait in yield mode before parking
+  duration_ns long_yield_ns = 100'000;  // a yield this long stops yielding for 2^k waits (k grows per long yield)
   bool park_when_oversubscribed = true;  // also throttled, contended and the poller limit
   bool park_when_stealing = true;
   bool back_off_when_polls_miss = true;
@@ -130,7 +141,13 @@ struct waiter_options {
   // Seeds for B's two parts; 0 = the process's current estimate.
   duration_ns initial_block_cpu_ns = 0;
   duration_ns initial_wake_latency_ns = 0;
-  u32 latency_weight_q10 = q10_one;  // w in B = B_cpu + w*L
+  u32 latency_weight_q10 = q10_one;  // w in B = B_cpu + min(w*L, credit*B_cpu)
+  // The most the latency a caught wait saves may add to B, as a fraction
+  // of B_cpu: 1/4 means no wait is ever polled for longer than 5/4 of the
+  // CPU a futex park and wake would have cost, however slow wake-ups are
+  // (docs/waiter.md, "Currency"). u32_max: no cap (B = B_cpu + w*L, the
+  // preload library's choice, where a request's latency is its throughput).
+  u32 max_latency_credit_q10 = q10_one / 4;
   u32 cpu_sample_period = 16;        // blocks per thread-CPU sample (a ~190 ns syscall pair)
   bool start_from_process_prior = true;
   bool publish_to_process_prior = true;
@@ -208,18 +225,29 @@ class wait_engine {
   }
 
   duration_ns block_cost_ns() const {
-    const duration_ns b = sat_add(block_cpu_ns_, scale_q10(wake_latency_ns_, options_.latency_weight_q10));
-    return clamp_to(b, options_.min_block_cost_ns, options_.max_block_cost_ns);
+    duration_ns credit = scale_q10(wake_latency_ns_, options_.latency_weight_q10);
+    if (options_.max_latency_credit_q10 != u32_max)
+      credit = min_of(credit, scale_q10(block_cpu_ns_, options_.max_latency_credit_q10));
+    return clamp_to(sat_add(block_cpu_ns_, credit), options_.min_block_cost_ns, options_.max_block_cost_ns);
   }
 
   // bound_ns: the wait ends by then at the latest (a timeout), or no_bound.
-  // notifier_on_our_cpu: the caller knows the event will come from a thread
-  // that must run on this CPU (the waiter's hint), so polling means yielding.
-  wait_plan plan(u64 now_ns, duration_ns bound_ns = no_bound, bool notifier_on_our_cpu = false) {
+  // here: whether the event must come from a thread on this very CPU (the
+  // waiter's hint), so that polling can only mean yielding, or nothing.
+  wait_plan plan(u64 now_ns, duration_ns bound_ns = no_bound, shared_cpu here = shared_cpu::no) {
     wait_plan p;
     p.start_ns = now_ns;
     p.block_cost_ns = block_cost_ns();
     ++waits_;
+    const governor_decision decision = governor_.select(p.block_cost_ns, bound_ns);
+    p.budget_ns = min_of(decision.poll_budget_ns, options_.max_poll_ns);
+    if (p.budget_ns == 0) {
+      // Nothing to guard: the machine is sampled only for waits that want
+      // to poll (at 20 ms gaps sampling on every wait cost 25 us of CPU per
+      // message, bench_regimes), and a long wait learns nothing from it.
+      p.mode = poll_mode::block;
+      return p;
+    }
     const u32 conditions = system_load::instance().conditions(now_ns);
     const pthread_t self = pthread_self();
     if (!pthread_equal(self, owner_)) {
@@ -228,11 +256,13 @@ class wait_engine {
     }
     if (options_.park_when_stealing && (conditions & system_load::stealing))
       p.guard = wait_guard::steal;
-    else if (notifier_on_our_cpu && options_.yield_when_notifier_shares_cpu)
-      // Before the load guards: the notifier is known to be runnable right
-      // here, so a yield most likely hands the CPU to the very thread we
-      // wait for. (Parking instead measured 0.59-0.9x futex for a pinned
-      // pair under load, yielding 0.68-1.40x, and yielding needs no futex.)
+    else if (here == shared_cpu::park)
+      p.guard = wait_guard::shared_cpu;
+    else if (here == shared_cpu::yield)
+      // Before the load guards: the notifier is known to run right here,
+      // so a yield most likely hands the CPU to the very thread we wait
+      // for. (Parking instead measured 0.59-0.9x futex for a pinned pair
+      // under load, yielding 0.68-1.40x, and yielding needs no futex.)
       p.mode = poll_mode::yield;
     else if (options_.park_when_oversubscribed) {
       if (conditions & system_load::oversubscribed)
@@ -242,9 +272,7 @@ class wait_engine {
       else if (contention_.contended(now_ns))
         p.guard = wait_guard::contended;
     }
-    const governor_decision decision = governor_.select(p.block_cost_ns, bound_ns);
-    p.budget_ns = min_of(decision.poll_budget_ns, options_.max_poll_ns);
-    if (p.guard == wait_guard::none && p.budget_ns > 0 && p.mode == poll_mode::spin) {
+    if (p.guard == wait_guard::none && p.mode == poll_mode::spin) {
       if (now_ns - share_window_start_ns_ >= share_window_ns) {
         share_window_start_ns_ = now_ns;
         fruitless_in_window_ns_ = 0;
@@ -264,8 +292,6 @@ class wait_engine {
       p.mode = poll_mode::block;
       p.budget_ns = 0;
       ++guarded_[static_cast<unsigned>(p.guard)];
-    } else if (p.budget_ns == 0) {
-      p.mode = poll_mode::block;
     } else if (p.mode == poll_mode::yield) {
       ++yield_waits_;
     }
@@ -345,6 +371,17 @@ class wait_engine {
     return true;
   }
   void count_block() { ++parks_; }
+  // Yield mode's back-off (wait.hpp): after a yield that took longer than
+  // long_yield_ns, no yielding for 64, then 128 ... 65536 waits.
+  void note_long_yield() {
+    yield_backoff_ = 64u << min_of<u32>(long_yields_, 10);
+    ++long_yields_;
+  }
+  bool yielding_allowed() {
+    if (yield_backoff_ == 0) return true;
+    --yield_backoff_;
+    return false;
+  }
   void count_wake() { ++wakes_; }
 
   waiter_stats stats() const {
@@ -388,6 +425,8 @@ class wait_engine {
   duration_ns block_cpu_ns_;
   duration_ns wake_latency_ns_;
   u32 blocks_since_cpu_sample_ = 0;
+  u32 yield_backoff_ = 0;
+  u32 long_yields_ = 0;
   u32 miss_streak_ = 0;
   u32 backoff_remaining_ = 0;
   u32 backoff_shift_ = 0;
