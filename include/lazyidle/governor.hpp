@@ -109,7 +109,12 @@ class governor {
   using predictor_type = Predictor;
   using policy_type = Policy;
 
-  constexpr governor() = default;
+  // Constrained so that asking whether a governor over a policy that needs
+  // arguments (fixed_poll) is default-constructible answers "no" instead of
+  // instantiating policy_'s initializer (a hard error in clang 14).
+  constexpr governor()
+    requires requires { Policy{}; }
+  = default;
   constexpr explicit governor(const Policy& policy) : policy_(policy) {}
   template <class P = Predictor>
   constexpr governor(const P& predictor, const Policy& policy) : predictor_{predictor}, policy_(policy) {}

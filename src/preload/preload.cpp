@@ -774,6 +774,20 @@ void read_block_cost(u64& b, u64& cpu, u64& latency) {
   latency = s.wake_latency_ns;
 }
 
+// The stats text, built with printf formats checked at every call.
+struct text_buffer {
+  char text[8192];
+  size_t used = 0;
+  __attribute__((format(printf, 2, 3))) void operator()(const char* format, ...) {
+    if (used >= sizeof text) return;
+    va_list args;
+    va_start(args, format);
+    const int n = vsnprintf(text + used, sizeof text - used, format, args);
+    va_end(args);
+    if (n > 0) used = min_of(sizeof text, used + static_cast<size_t>(n));
+  }
+};
+
 void write_stats() {
   if (config.stats_fd == -1 && config.stats_path[0] == '\0') return;
   const int saved_errno = errno;
@@ -787,14 +801,7 @@ void write_stats() {
     latency = hosted::process_block_cost.latency_ns();
     b = cpu + latency;
   }
-  char text[8192];
-  size_t used = 0;
-  auto put = [&](const char* format, auto... args) {
-    if (used < sizeof text) {
-      const int n = snprintf(text + used, sizeof text - used, format, args...);
-      if (n > 0) used = min_of(sizeof text, used + static_cast<size_t>(n));
-    }
-  };
+  text_buffer put;
   if (config.stats_fd == -2) {
     put("lazyidle: %s[%d] policy %s, B %llu ns (CPU %llu + wake latency %llu)\n", program_invocation_short_name,
         static_cast<int>(getpid()), config.policy_text, b, cpu, latency);
@@ -808,7 +815,7 @@ void write_stats() {
           v[c_passthrough], v[c_ready], v[c_waits], v[c_caught], v[c_blocked], v[c_guarded],
           static_cast<double>(v[c_poll_ns]) / 1e6);
     }
-    (void)!write(2, text, used);
+    (void)!write(2, put.text, put.used);
   } else {
     put("{\"pid\":%d,\"program\":\"%s\",\"policy\":\"%s\",\"block_cost_ns\":%llu,\"block_cpu_ns\":%llu,"
         "\"wake_latency_ns\":%llu,\"calls\":{",
@@ -826,7 +833,7 @@ void write_stats() {
     put("}}\n");
     const int fd = open(config.stats_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd >= 0) {
-      (void)!write(fd, text, used);  // one write: lines of concurrent processes do not interleave
+      (void)!write(fd, put.text, put.used);  // one write: lines of concurrent processes do not interleave
       real.close ? real.close(fd) : close(fd);
     }
   }
