@@ -498,14 +498,18 @@ long wait(thread_state& t, function f, u64 timeout_ns, const sigset_t* call_mask
       if (late) engine.learn_wake_latency(late);
     }
   }
-  const bool sample_cpu = engine.sample_cpu_now();
+  const bool sample_cpu = engine.sample_cpu_now(plan);
   const u64 cpu_before = sample_cpu ? hosted::thread_cpu_ns() : 0;
+  const u64 block_start = sample_cpu ? hosted::monotonic_ns() : 0;
   engine.count_block();
   errno = entry_errno;
   const long value = block(deadline);
   const int block_errno = errno;
   const u64 end = hosted::monotonic_ns();
-  if (sample_cpu) engine.learn_block_cpu(hosted::thread_cpu_ns() - cpu_before);
+  // A block teaches B only if it slept about as long as the idles B
+  // decides (wait_engine.hpp, "Which blocks teach B").
+  if (sample_cpu && engine.teaches_block_cost(sat_sub(sat_sub(end, block_start), engine.wake_latency_estimate_ns())))
+    engine.learn_block_cpu(hosted::thread_cpu_ns() - cpu_before, end);
   // The idle ended before we ran again: take the wake latency off (menu's
   // convention for a state's exit latency), never below what was polled.
   const bool timed_out = value == 0 && deadline != no_bound && end >= deadline;

@@ -62,7 +62,7 @@ TEST_CASE("an engine's B starts from the process's measured estimate") {
   lazyidle::waiter_options o;
   engine learner(o);
   for (int i = 0; i < 200; ++i) {
-    learner.learn_block_cpu(2'000);
+    learner.learn_block_cpu(2'000, 0);
     learner.learn_wake_latency(30'000);
   }
   engine newcomer(o);

@@ -22,6 +22,7 @@ lazyidle::waiter_options base() {
   o.park_when_stealing = false;
   o.start_from_process_prior = false;
   o.publish_to_process_prior = false;
+  o.explore_period_ns = 0;  // its own test below
   return o;
 }
 // A wait of idle_ns against the plan: caught if within the budget.
@@ -140,4 +141,49 @@ TEST_CASE("a real waiter under a forced guard parks every wait it makes") {
   CHECK(s.polled == 0);
   CHECK(s.oversubscribed_waits == s.waits);
   CHECK(s.poll_ns == 0);
+}
+
+TEST_CASE("explore: without a park that taught B for 100 ms, one wait that would poll blocks") {
+  lazyidle::waiter_options o = base();
+  o.explore_period_ns = 100'000'000;
+  engine e(o, fixed_governor(lazyidle::fixed_poll(10'000)));
+  u64 clock = 1'000'000'000;
+  // Every wait caught: no park, so nothing teaches B. The first wait starts
+  // the period; polling goes on until it has run out.
+  int polled = 0;
+  while (clock < 1'100'000'000) polled += wait_once(e, clock, 5'000).guard == wait_guard::none;
+  CHECK(polled > 10'000);
+  CHECK(guarded(e, wait_guard::explore) == 0);
+  CHECK(wait_once(e, clock, 5'000).guard == wait_guard::explore);
+  CHECK(e.sample_cpu_now(lazyidle::wait_plan{0, 0, 0, lazyidle::poll_mode::block, wait_guard::explore}));
+  // Once per period, not once per wait.
+  for (int i = 0; i < 1000; ++i) CHECK(wait_once(e, clock, 5'000).guard == wait_guard::none);
+  CHECK(guarded(e, wait_guard::explore) == 1);
+  // A park that taught B (learn_block_cpu) holds exploring off for a period.
+  clock += 100'000'000;
+  e.learn_block_cpu(3'000, clock);
+  CHECK(wait_once(e, clock, 5'000).guard == wait_guard::none);
+  clock += 100'000'000;
+  CHECK(wait_once(e, clock, 5'000).guard == wait_guard::explore);
+}
+
+TEST_CASE("shared_cpu: a yield that lost the CPU for long backs yielding off for 64, then 128 waits") {
+  engine e(base(), fixed_governor(lazyidle::fixed_poll(10'000)));
+  CHECK(e.yielding_allowed());
+  e.note_long_yield();
+  int refused = 0;
+  while (!e.yielding_allowed()) ++refused;
+  CHECK(refused == 64);
+  e.note_long_yield();
+  refused = 0;
+  while (!e.yielding_allowed()) ++refused;
+  CHECK(refused == 128);
+  u64 clock = 1'000'000'000;
+  lazyidle::wait_plan p = e.plan(clock, lazyidle::no_bound, lazyidle::shared_cpu::park);
+  CHECK(p.guard == wait_guard::shared_cpu);
+  CHECK(p.budget_ns == 0);
+  e.finish(p, 5'000, lazyidle::wait_end::woken, 0, 1);
+  p = e.plan(clock + 10'000, lazyidle::no_bound, lazyidle::shared_cpu::yield);
+  CHECK(p.mode == lazyidle::poll_mode::yield);
+  CHECK(p.budget_ns > 0);
 }

@@ -218,8 +218,9 @@ bool wait_on(wait_engine<Governor>& engine, park_channel& channel, Predicate&& p
       engine.finish(plan, now - start, blocks ? wait_end::woken : wait_end::other, polled, blocks, 0, now);
       return true;
     }
-    const bool sample_cpu = engine.sample_cpu_now();
+    const bool sample_cpu = engine.sample_cpu_now(plan);
     const u64 cpu_before = sample_cpu ? thread_cpu_ns() : 0;
+    const u64 park_start = sample_cpu ? monotonic_ns() : 0;
     engine.count_block();
     ++blocks;
     if (deadline_ns == no_bound)
@@ -234,11 +235,16 @@ bool wait_on(wait_engine<Governor>& engine, park_channel& channel, Predicate&& p
     const u64 stamp = channel.notify_stamp_ns.load(std::memory_order_relaxed);
     const bool notified = stamp >= start && stamp <= woke;
     if (notified) {
-      // A notification ended this park: learn B from it.
+      // A notification ended this park: learn B from it, if it slept about
+      // as long as the idles B decides (wait_engine.hpp, "Which blocks
+      // teach B"). The latency is judged by the park's sleep alone.
       engine.count_wake();
-      engine.learn_wake_latency(woke - stamp);
-      if (sample_cpu)
-        engine.learn_block_cpu(sat_add(cpu_after - cpu_before, channel.wake_syscall_ns.load(std::memory_order_relaxed)));
+      if (engine.teaches_block_cost(stamp - min_of(stamp, plan.start_ns + polled))) {
+        engine.learn_wake_latency(woke - stamp);
+        if (sample_cpu && engine.teaches_block_cost(stamp - min_of(stamp, park_start)))
+          engine.learn_block_cpu(
+              sat_add(cpu_after - cpu_before, channel.wake_syscall_ns.load(std::memory_order_relaxed)), woke);
+      }
     }
     if (pred()) {
       // The idle ended when the notifier acted, not when we got the CPU back.

@@ -16,6 +16,19 @@
 // and feed it what real blocks cost (learn_block_cpu, learn_wake_latency),
 // so that B is this machine's and this process's, not a constant.
 //
+// Which blocks teach B. What a park costs grows with how long it slept: on
+// this project's 2-vCPU VMs a futex park and wake cost the waiting thread
+// 2 us of CPU at 5 us gaps and 43 us at 2 ms (an idle vCPU halts, and
+// coming back from a halt is slow and cache-cold). Ski rental compares
+// polling with blocking for idles near the break-even point, so B must be
+// the cost of a block about that long: only parks that slept at most
+// max(4 B, 20 us) teach it (teaches_block_cost). When polling catches
+// every wait there are no such parks, and a B learned earlier from long
+// ones would keep the governor polling idles that blocking serves more
+// cheaply; so at most once per 100 ms without a teaching park, a wait that
+// would have polled blocks at once instead (guard `explore`), and its park
+// is timed.
+//
 // Guards, in the order they are asked (each one forces budget 0, a block at
 // once, and is counted in the stats and the trace):
 //   steal            the VM loses > 1/8 of its time to steal (system_load);
@@ -31,7 +44,9 @@
 //   poll_share       fruitless polling took more than 1/8 of a CPU over the
 //                    last 100 ms window (waiter_options::max_fruitless_poll_share_q10);
 //   shared_cpu       the notifier shares our CPU and yielding is backed off
-//                    after a yield that lost the CPU for more than 100 us.
+//                    after a yield that lost the CPU for more than 100 us;
+//   explore          no park taught B for 100 ms: this one wait blocks so
+//                    that one does (above).
 // The governor is still consulted on a guarded wait and still learns its
 // idle: it is taught the outcome of the budget it chose (its own
 // counterfactual), so its savings account against break-even stays its own.
@@ -71,6 +86,7 @@ enum class wait_guard : u8 {
   backoff,
   poll_share,
   shared_cpu,
+  explore,
 };
 
 inline const char* guard_name(wait_guard guard) {
@@ -84,10 +100,11 @@ inline const char* guard_name(wait_guard guard) {
     case wait_guard::backoff: return "backoff";
     case wait_guard::poll_share: return "poll_share";
     case wait_guard::shared_cpu: return "shared_cpu";
+    case wait_guard::explore: return "explore";
   }
   return "?";
 }
-inline constexpr unsigned wait_guard_count = 9;
+inline constexpr unsigned wait_guard_count = 10;
 
 // The notifier runs on this waiter's CPU (the waiter is pinned there and the
 // last notify came from it): polling cannot see it arrive. yield: hand the
@@ -149,6 +166,12 @@ struct waiter_options {
   // preload library's choice, where a request's latency is its throughput).
   u32 max_latency_credit_q10 = q10_one / 4;
   u32 cpu_sample_period = 16;        // blocks per thread-CPU sample (a ~190 ns syscall pair)
+  // Parks that slept at most max(short_park_factor * B, short_park_floor_ns)
+  // teach B; explore_period_ns without one, a wait that would poll blocks
+  // to get one (0: never explore).
+  u32 short_park_factor = 4;
+  duration_ns short_park_floor_ns = 20'000;
+  duration_ns explore_period_ns = 100'000'000;
   bool start_from_process_prior = true;
   bool publish_to_process_prior = true;
   bool process_shared = false;       // waiter/event in MAP_SHARED memory, notified from other processes
@@ -282,6 +305,8 @@ class wait_engine {
         p.guard = wait_guard::backoff;
       } else if (fruitless_in_window_ns_ > scale_q10(share_window_ns, options_.max_fruitless_poll_share_q10)) {
         p.guard = wait_guard::poll_share;
+      } else if (explore_due(now_ns)) {
+        p.guard = wait_guard::explore;
       } else if (options_.park_when_oversubscribed && !system_load::instance().try_enter_poll()) {
         p.guard = wait_guard::pollers;
       } else {
@@ -358,14 +383,21 @@ class wait_engine {
     wake_latency_ns_ = ewma_step(wake_latency_ns_, sample, 3);
     process_block_cost.add_latency(sample);
   }
-  void learn_block_cpu(u64 cpu_ns) {
+  void learn_block_cpu(u64 cpu_ns, u64 now_ns) {
+    last_teaching_park_ns_ = now_ns;
     const u64 sample = min_of(cpu_ns, sat_add(sat_mul(block_cpu_ns_, 2), 1000));
     block_cpu_ns_ = ewma_step(block_cpu_ns_, sample, 3);
     process_block_cost.add_cpu(sample);
   }
+  // Whether a park that slept park_ns may teach B (top of this file).
+  bool teaches_block_cost(duration_ns park_ns) const {
+    return park_ns <= max_of(sat_mul(block_cost_ns(), options_.short_park_factor), options_.short_park_floor_ns);
+  }
   // Whether this block should time its CPU (the thread CPU clock is a real
-  // system call, so only every cpu_sample_period-th block pays for it).
-  bool sample_cpu_now() {
+  // system call, so only every cpu_sample_period-th block pays for it, and
+  // every exploring one).
+  bool sample_cpu_now(const wait_plan& p) {
+    if (p.guard == wait_guard::explore) return true;
     if (++blocks_since_cpu_sample_ < options_.cpu_sample_period) return false;
     blocks_since_cpu_sample_ = 0;
     return true;
@@ -420,12 +452,24 @@ class wait_engine {
   }
 
  private:
+  // One exploring block per explore_period_ns without a teaching park.
+  bool explore_due(u64 now_ns) {
+    if (options_.explore_period_ns == 0) return false;
+    if (last_explore_ns_ == 0) last_explore_ns_ = now_ns;  // a fresh engine polls first
+    if (now_ns - last_teaching_park_ns_ < options_.explore_period_ns ||
+        now_ns - last_explore_ns_ < options_.explore_period_ns)
+      return false;
+    last_explore_ns_ = now_ns;
+    return true;
+  }
   Governor governor_;
   waiter_options options_;
   duration_ns block_cpu_ns_;
   duration_ns wake_latency_ns_;
   u32 blocks_since_cpu_sample_ = 0;
   u32 yield_backoff_ = 0;
+  u64 last_teaching_park_ns_ = 0;
+  u64 last_explore_ns_ = 0;
   u32 long_yields_ = 0;
   u32 miss_streak_ = 0;
   u32 backoff_remaining_ = 0;
