@@ -70,6 +70,7 @@ struct options {
   std::string peers;
   std::string json_path = "bench_regimes.json";
   std::string svg_path = "bench_regimes.svg";
+  bool machine_guards = true;
 };
 
 void pin_to(int cpu) {
@@ -496,14 +497,19 @@ int run_all(int argc, char** argv) {
       opt.json_path = value();
     } else if (a == "--svg") {
       opt.svg_path = value();
+    } else if (a == "--no-machine-guards") {
+      // For a run under chrt on a machine others load: lazyidle ignores the
+      // system-wide load and steal it would otherwise (rightly) park for.
+      opt.machine_guards = false;
     } else {
       std::printf(
           "usage: bench_regimes [--quick] [--seconds S per cell] [--repeat R] [--regimes quiet,oversubscribed,pinned]\n"
           "       [--patterns fixed,exponential] [--gaps NS,NS,...] [--min-messages N] [--peers futex,...,lazyidle]\n"
-          "       [--json FILE] [--svg FILE]\n");
+          "       [--json FILE] [--svg FILE] [--no-machine-guards]\n");
       return a == "--help" ? 0 : 2;
     }
   }
+  if (!opt.machine_guards) lazyidle::hosted::system_load::instance().suppress(~0u);
   const unsigned cpus = std::max(1u, std::thread::hardware_concurrency());
   {
     std::ifstream loadavg("/proc/loadavg");
@@ -511,6 +517,7 @@ int run_all(int argc, char** argv) {
     std::getline(loadavg, line);
     std::printf("bench_regimes: %u CPUs, %.2f s per cell (>= %llu messages), %u interleaved repeats (median by CPU); load %s\n",
                 cpus, opt.cell_seconds, static_cast<unsigned long long>(opt.min_messages), opt.repeat, line.c_str());
+    if (!opt.machine_guards) std::printf("machine guards off (--no-machine-guards): lazyidle ignores system load and steal\n");
   }
   std::vector<cell> cells;
   for (const std::string& regime : opt.regimes) {

@@ -30,23 +30,26 @@
 // is timed.
 //
 // Guards, in the order they are asked (each one forces budget 0, a block at
-// once, and is counted in the stats and the trace):
+// once, and is counted in the stats and the trace); none is asked when the
+// governor's budget is 0 already:
 //   steal            the VM loses > 1/8 of its time to steal (system_load);
-//   oversubscribed   more runnable threads than online CPUs (system_load);
+//   oversubscribed   more runnable threads than CPUs this process may use
+//                    (system_load);
 //   throttled        the cgroup's cpu.max quota ran out in the last second;
+//   shared_cpu       the notifier shares our CPU (then polling means
+//                    sched_yield, wait.hpp) and yielding is backed off after
+//                    a yield that lost the CPU for more than 100 us;
 //   contended        this thread's own run delay grew by > 1/8 of a 16 ms
 //                    window: someone wants its CPU (thread_contention);
-//   pollers          usable_cpus() threads of this process poll already
-//                    (affinity mask, cgroup quota);
 //   backoff          polling stopped catching: after 32 polled waits in a
 //                    row ended in a block, skip polling for 1 wait, then 2,
 //                    4 ... 1024 after each further miss, until one catches;
 //   poll_share       fruitless polling took more than 1/8 of a CPU over the
 //                    last 100 ms window (waiter_options::max_fruitless_poll_share_q10);
-//   shared_cpu       the notifier shares our CPU and yielding is backed off
-//                    after a yield that lost the CPU for more than 100 us;
 //   explore          no park taught B for 100 ms: this one wait blocks so
-//                    that one does (above).
+//                    that one does (above);
+//   pollers          usable_cpus() threads of this process poll already
+//                    (affinity mask, cgroup quota).
 // The governor is still consulted on a guarded wait and still learns its
 // idle: it is taught the outcome of the budget it chose (its own
 // counterfactual), so its savings account against break-even stays its own.
@@ -277,24 +280,25 @@ class wait_engine {
       owner_ = self;
       contention_.restart();
     }
+    const bool machine_busy = options_.park_when_oversubscribed &&
+                              (conditions & (system_load::oversubscribed | system_load::throttled));
     if (options_.park_when_stealing && (conditions & system_load::stealing))
       p.guard = wait_guard::steal;
+    else if (machine_busy)
+      // Before the shared-CPU rule: on a busy machine a yield hands the CPU
+      // to a stranger for a slice, not to the notifier (pinned pair, load
+      // 12 on 2 CPUs: yielding 0.62x futex at gap 0, p50 17x futex at
+      // 20 us gaps, bench_regimes).
+      p.guard = (conditions & system_load::oversubscribed) ? wait_guard::oversubscribed : wait_guard::throttled;
     else if (here == shared_cpu::park)
       p.guard = wait_guard::shared_cpu;
     else if (here == shared_cpu::yield)
-      // Before the load guards: the notifier is known to run right here,
-      // so a yield most likely hands the CPU to the very thread we wait
-      // for. (Parking instead measured 0.59-0.9x futex for a pinned pair
-      // under load, yielding 0.68-1.40x, and yielding needs no futex.)
+      // Before the contention guard, which a pinned pair trips by itself:
+      // the notifier is known to run right here, so a yield most likely
+      // hands the CPU to the very thread we wait for, with no futex call.
       p.mode = poll_mode::yield;
-    else if (options_.park_when_oversubscribed) {
-      if (conditions & system_load::oversubscribed)
-        p.guard = wait_guard::oversubscribed;
-      else if (conditions & system_load::throttled)
-        p.guard = wait_guard::throttled;
-      else if (contention_.contended(now_ns))
-        p.guard = wait_guard::contended;
-    }
+    else if (options_.park_when_oversubscribed && contention_.contended(now_ns))
+      p.guard = wait_guard::contended;
     if (p.guard == wait_guard::none && p.mode == poll_mode::spin) {
       if (now_ns - share_window_start_ns_ >= share_window_ns) {
         share_window_start_ns_ = now_ns;
