@@ -685,17 +685,31 @@ def evaluate_goals(cases, cells):
             return None
         return a[metric] / b[metric]
 
-    def add(text, case, value, ok, shown):
+    def why(case, config):
+        """What the stats say about the lazyidle cell behind a verdict."""
+        c = cell(case, config)
+        if not c:
+            return ""
+        parts = []
+        for side in ("server", "client"):
+            if c.get(side + "_caught") is not None:
+                parts.append("%s caught %.0f%% guarded %.0f%% B %.0f us" % (
+                    {"server": "srv", "client": "cli"}[side], 100 * c[side + "_caught"], 100 * c[side + "_guarded"],
+                    c[side + "_block_cost_ns"] / 1000))
+        return "; ".join(parts)
+
+    def add(text, case, value, ok, shown, config="both"):
         if value is None:
-            goals.append((text, case, "not measured", "n.a."))
+            goals.append((text, case, "not measured", "n.a.", ""))
         else:
-            goals.append((text, case, shown, "MET" if ok else "MISSED"))
+            goals.append((text, case, shown, "MET" if ok else "MISSED", why(case, config)))
 
     for case in ("redis-get-c1", "redis-set-c1"):
         r = ratio(case, "both")
         add("redis -c1 both ends >= 3x none", case, r, r is not None and r >= 3, "%.2fx" % (r or 0))
         r = ratio(case, "server")
-        add("redis -c1 server only >= 1.5x none", case, r, r is not None and r >= 1.5, "%.2fx" % (r or 0))
+        add("redis -c1 server only >= 1.5x none", case, r, r is not None and r >= 1.5, "%.2fx" % (r or 0),
+            "server")
     r = ratio("wrk-c1", "both")
     add("wrk -c1 both ends >= 2x none", "wrk-c1", r, r is not None and r >= 2, "%.2fx" % (r or 0))
     r = ratio("pgbench-c1", "both")
@@ -706,7 +720,7 @@ def evaluate_goals(cases, cells):
         for config in ("server", "both"):
             r = ratio(case, config)
             add("saturation/oversubscribed %s >= 0.97x none" % config, case, r, r is not None and r >= 0.97,
-                "%.2fx" % (r or 0))
+                "%.2fx" % (r or 0), config)
         r = ratio(case, "both", against="fixed50k")
         add("saturation/oversubscribed both >= fixed:50000", case, r, r is not None and r >= 1.0,
             "%.2fx fixed" % (r or 0))
@@ -720,7 +734,7 @@ def evaluate_goals(cases, cells):
         for config in ("server", "both"):
             r = ratio(case, config, "cpu_per_1k", against="fixed50k")
             add("-c1 %s CPU/request <= fixed:50000's" % config, case, r, r is not None and r <= 1.0,
-                "%.2fx fixed" % (r or 0))
+                "%.2fx fixed" % (r or 0), config)
     for case in [c.name for c in cases]:
         cc = cells.get(case, {})
         best = best_peer(cc)
@@ -740,8 +754,11 @@ def evaluate_goals(cases, cells):
 
 
 def print_goals(goals, out):
-    for text, case, shown, verdict in goals:
+    print("Goals (issue 14), lazyidle against the others in this run; [stats of the lazyidle cell]", file=out)
+    for text, case, shown, verdict, reason in goals:
         print("%-7s %-20s %-62s %s" % (verdict, case, text, shown), file=out)
+        if reason and verdict == "MISSED":
+            print("        [%s]" % reason, file=out)
     met = sum(1 for g in goals if g[3] == "MET")
     missed = sum(1 for g in goals if g[3] == "MISSED")
     print("goals: %d MET, %d MISSED" % (met, missed), file=out)
@@ -911,7 +928,8 @@ def measure(ctx, cases, configs, json_path, svg_path):
                    "loadavg_before": load_start, "loadavg_after": load_end, "elapsed_s": elapsed,
                    "configs": CONFIG_TEXT, "cases": {c.name: c.text for c in cases},
                    "cells": cells, "runs": runs,
-                   "goals": [{"goal": g[0], "case": g[1], "measured": g[2], "verdict": g[3]} for g in goals]},
+                   "goals": [{"goal": g[0], "case": g[1], "measured": g[2], "verdict": g[3], "stats": g[4]}
+                             for g in goals]},
                   f, indent=1)
     write_svg(svg_path, cases, cells)
     print("JSON: %s  SVG: %s  logs: %s" % (json_path, svg_path, os.path.join(ctx.work, "runs")))
