@@ -34,7 +34,7 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 # without the library's guards (--no-guards), as the peers they stand for
 # have none: Onload's EF_POLL_USEC and the kernel's haltpoll spin whatever
 # else the CPUs have to do. `always` has no guards by definition.
-UNGUARDED = {"fixed:50000", "haltpoll"}
+UNGUARDED = {"fixed50k", "haltpoll", "unguarded"}
 CONFIGS = {
     "none": (None, None),
     "server": ("default", None),
@@ -42,7 +42,11 @@ CONFIGS = {
     "fixed50k": ("fixed:50000", "fixed:50000"),
     "haltpoll": ("haltpoll", "haltpoll"),
     "always": ("always", "always"),
+    # Not in the default set: the default policy with the guards off, to tell
+    # the policy's own decisions from the guards' (--configs ...,unguarded).
+    "unguarded": ("default", "default"),
 }
+DEFAULT_CONFIGS = ["none", "server", "both", "fixed50k", "haltpoll", "always"]
 CONFIG_TEXT = {
     "none": "no preload",
     "server": "lazyidle default, server only",
@@ -50,6 +54,7 @@ CONFIG_TEXT = {
     "fixed50k": "fixed:50000 both ends (Onload-style)",
     "haltpoll": "haltpoll policy both ends",
     "always": "always (never block) both ends",
+    "unguarded": "lazyidle default, both ends, --no-guards",
 }
 PEERS = ["none", "fixed50k", "haltpoll", "always"]
 PORTS = {"redis": 16379, "nginx": 18080, "postgres": 15432, "sockperf": 11111}
@@ -242,10 +247,10 @@ def stats_share(path):
 
 
 # ---------------------------------------------------------------- servers
-def preloaded(ctx, policy, stats_file, argv):
+def preloaded(ctx, config, policy, stats_file, argv):
     if policy is None:
         return argv
-    guards = ["--no-guards"] if policy in UNGUARDED else []
+    guards = ["--no-guards"] if config in UNGUARDED else []
     return [ctx.run, "--policy", policy, "--stats=" + stats_file] + guards + ["--"] + argv
 
 
@@ -256,8 +261,8 @@ class Server:
         os.makedirs(self.dir, exist_ok=True)
         self.proc = None
 
-    def wrap(self, policy, stats_file, argv):
-        return preloaded(self.ctx, policy, stats_file, argv)
+    def wrap(self, config, policy, stats_file, argv):
+        return preloaded(self.ctx, config, policy, stats_file, argv)
 
     def prepare(self):
         pass
@@ -265,13 +270,13 @@ class Server:
     def argv(self):
         raise NotImplementedError
 
-    def start(self, policy, stats_file):
+    def start(self, config, policy, stats_file):
         if not port_free(self.port) or udp_bound(self.port):
             die("port %d is in use: another %s is running there" % (self.port, self.kind))
         kw = {}
         if self.kind == "postgres":
             kw = {"user": "postgres", "group": "postgres", "extra_groups": []}
-        self.proc = PROCS.start(self.wrap(policy, stats_file, self.argv()),
+        self.proc = PROCS.start(self.wrap(config, policy, stats_file, self.argv()),
                                 os.path.join(self.dir, "server.log"), **kw)
         if not wait_port(self.port, self.proc, udp=self.kind == "sockperf"):
             PROCS.stop(self.proc)
@@ -346,7 +351,7 @@ class Postgres(Server):
             subprocess.run([os.path.join(bindir, "initdb"), "-D", data, "-A", "trust", "-U", "postgres"],
                            check=True, stdout=subprocess.DEVNULL, user="postgres", group="postgres",
                            extra_groups=[])
-            self.start(None, None)
+            self.start("none", None, None)
             init = subprocess.run([os.path.join(bindir, "pgbench"), "-q", "-i", "-s", "4", "-h", "127.0.0.1",
                                    "-p", str(self.port), "-U", "postgres", "postgres"],
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -548,10 +553,10 @@ def one_run(ctx, case, config, rep):
         stress = PROCS.start(["stress-ng", "--cpu", "2", "--timeout", str(ctx.seconds * 4 + 30)],
                              os.path.join(logdir, "stress.log"))
         time.sleep(0.3)
-    server.start(server_policy, server_stats)
+    server.start(config, server_policy, server_stats)
 
     def wrapped(argv):
-        return preloaded(ctx, client_policy, client_stats, argv)
+        return preloaded(ctx, config, client_policy, client_stats, argv)
 
     # Warm-up: connections, caches, the server's learned B; also sizes redis's -n.
     warm_argv = client_argv(ctx, case, os.path.join(logdir, "warm"), False, None)
@@ -655,7 +660,7 @@ def print_table(cases, cells, out):
             continue
         base = cc.get("none")
         best = best_peer(cc)
-        for config in CONFIGS:
+        for config in [c for c in CONFIGS if c in cc]:
             c = cc.get(config)
             if not c:
                 continue
@@ -766,8 +771,8 @@ def print_goals(goals, out):
 
 def write_svg(path, cases, cells):
     """Throughput against no preload, one group of bars per case."""
-    configs = [c for c in CONFIGS]
-    colors = {"none": "#888888", "server": "#9ecae1", "both": "#08519c", "fixed50k": "#fd8d3c",
+    configs = [c for c in CONFIGS if any(c in cells[n] for n in cells)]
+    colors = {"unguarded": "#6a51a3", "none": "#888888", "server": "#9ecae1", "both": "#08519c", "fixed50k": "#fd8d3c",
               "haltpoll": "#74c476", "always": "#d62728"}
     names = [c.name for c in cases if c.name in cells and "none" in cells[c.name]]
     ratios = {n: {k: cells[n][k]["thr"] / cells[n]["none"]["thr"] for k in configs if k in cells[n]} for n in names}
@@ -809,6 +814,26 @@ def write_svg(path, cases, cells):
 
 
 # ---------------------------------------------------------------- main
+def install_packages(case_names, listing):
+    """What the chosen cases need, through scripts/deps.sh's lazyidle_need_packages."""
+    if listing:
+        return
+    names = case_names or ["redis", "wrk", "pgbench", "h2load", "sockperf", "stress"]
+    need = set()
+    for name in names:
+        for prefix, packages in (("redis", "redis-server redis-tools"), ("wrk", "nginx-light wrk"),
+                                 ("h2load", "nginx-light"), ("pgbench", "postgresql-15"),
+                                 ("sockperf", "sockperf"), ("stress", "stress-ng")):
+            if prefix in name:
+                need.update(packages.split())
+    deps = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "deps.sh")
+    if need and subprocess.run(["sh", "-c", '. "$0"; lazyidle_need_packages "$@"', deps] + sorted(need)).returncode:
+        die("could not install " + " ".join(sorted(need)))
+    # h2load (Debian 12: nghttp2-client) is optional: its case is left out, and said so, without it.
+    if any("h2load" in n for n in names) and not shutil.which("h2load"):
+        subprocess.run(["sh", "-c", '. "$0"; lazyidle_need_packages nghttp2-client', deps])
+
+
 def main():
     parser = argparse.ArgumentParser(prog="bench-servers", description=__doc__.split("\n")[0])
     parser.add_argument("--build", required=True, help="the build tree (has bin/lazyidle-run)")
@@ -831,6 +856,7 @@ def main():
     ctx.seconds = args.seconds or (2 if args.quick else 3)
     ctx.repeat = args.repeat or (1 if args.quick else 3)
     ctx.work = os.path.join(ctx.build, "bench-servers")
+    install_packages(args.cases.split(",") if args.cases else None, args.list)
     ctx.h2load = shutil.which("h2load") is not None
     try:
         ctx.pg_bindir = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True,
@@ -856,7 +882,7 @@ def main():
             die("unknown case(s) %s; --list shows them%s" % (",".join(unknown),
                 "" if ctx.h2load else " (h2load-rps needs h2load, not installed)"))
         cases = [c for c in all_cases if c.name in wanted]
-    configs = list(CONFIGS)
+    configs = list(DEFAULT_CONFIGS)
     if args.configs:
         configs = args.configs.split(",")
         unknown = [c for c in configs if c not in CONFIGS]
