@@ -778,7 +778,7 @@ def write_svg(path, cases, cells):
     ratios = {n: {k: cells[n][k]["thr"] / cells[n]["none"]["thr"] for k in configs if k in cells[n]} for n in names}
     top = max([1.0] + [v for r in ratios.values() for v in r.values()])
     top = float(int(top) + 1)
-    width, height, left, bottom, upper = 80 + 90 * max(1, len(names)), 420, 60, 110, 40
+    width, height, left, bottom, upper = 80 + 90 * max(1, len(names)), 500, 60, 190, 40
     plot_h = height - bottom - upper
     bar = 80.0 / (len(configs) + 1)
     y = lambda v: upper + plot_h * (1 - v / top)
