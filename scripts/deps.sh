@@ -23,5 +23,7 @@ lazyidle_need_packages() {
 LAZYIDLE_BUILD_PACKAGES="g++ cmake make pkg-config doctest-dev libbenchmark-dev zlib1g-dev"
 LAZYIDLE_PEER_PACKAGES="libabsl-dev libconcurrentqueue-dev libtbb-dev"
 LAZYIDLE_CHECK_PACKAGES="clang libclang-rt-14-dev spin"
+# The real-server smoke test of the preload library (tests/servers).
+LAZYIDLE_SERVER_SMOKE_PACKAGES="python3 redis-server redis-tools sockperf"
 
 lazyidle_nproc() { nproc 2>/dev/null || echo 2; }

@@ -15,3 +15,7 @@ endif()
 if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/kernels.cmake)
   include(${CMAKE_CURRENT_SOURCE_DIR}/kernels.cmake)
 endif()
+# The preload library in real servers (owned by scripts/bench-servers).
+if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/servers.cmake)
+  include(${CMAKE_CURRENT_SOURCE_DIR}/servers.cmake)
+endif()

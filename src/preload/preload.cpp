@@ -665,7 +665,9 @@ int select_common(function f, int nfds, fd_set* readfds, fd_set* writefds, fd_se
 }
 
 // ---- receives on blocking sockets --------------------------------------------------
-constexpr int plain_receive_flags = MSG_PEEK | MSG_TRUNC | MSG_CMSG_CLOEXEC;
+// MSG_NOSIGNAL only concerns sends (no SIGPIPE on a broken stream); a receive
+// ignores it, and sockperf passes it on every recvfrom.
+constexpr int plain_receive_flags = MSG_PEEK | MSG_TRUNC | MSG_CMSG_CLOEXEC | MSG_NOSIGNAL;
 
 template <class TryOnce, class Real>
 ssize_t receive_common(function f, int fd, int flags, TryOnce&& try_once, Real&& real_call) {
