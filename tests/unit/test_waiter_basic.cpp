@@ -43,10 +43,11 @@ TEST_CASE("notify with nobody parked takes no slow path: no stamp, no futex_wake
 }
 
 namespace {
-constexpr u64 rounds = 200;
+constexpr u64 park_rounds_default = 200;
 // Rounds of: the notifier sleeps, notifies; the waiter parks at once.
 lazyidle::waiter_stats park_rounds(const lazyidle::waiter_options& options,
-                                   std::chrono::microseconds sleep = std::chrono::microseconds(200), u64 count = rounds) {
+                                   std::chrono::microseconds sleep = std::chrono::microseconds(200),
+                                   u64 count = park_rounds_default) {
   lazyidle::waiter w(options);
   std::atomic<u64> sent{0};
   std::thread notifier([&] {
@@ -76,7 +77,7 @@ TEST_CASE("a park woken by notify teaches B when it slept about as long as B dec
   // A waiter descheduled for longer than the sender's sleep finds the flag
   // already set and does not wait at all; no wait it made was satisfied by polling.
   CHECK(s.waits >= 1);
-  CHECK(s.waits <= rounds);
+  CHECK(s.waits <= park_rounds_default);
   CHECK(s.polled == 0);
   CHECK(s.parks >= 1);  // not == waits: a notify may land between PARKED and futex_wait
   CHECK(s.wakes >= 1);

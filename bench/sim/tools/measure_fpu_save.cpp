@@ -16,7 +16,7 @@ int main() {
   unsigned a = 0, b = 0, c = 0, d = 0;
   __cpuid_count(0xd, 0, a, b, c, d);
   const unsigned long long mask = _xgetbv(0);
-  void* buffer = std::aligned_alloc(64, (b + 63) / 64 * 64);
+  void* buffer = ::aligned_alloc(64, (b + 63) / 64 * 64);
   if (!buffer) return 1;
   std::memset(buffer, 0, b);
   _xsave64(buffer, mask);
