@@ -66,10 +66,10 @@ struct cpuidle_device_state {
   u64 last_residency_ns = 0;
   bool poll_time_limit = false;
   void enter_done(const segment_outcome& o) {
-    // A poll-then-block choice is one state entry for the kernel ports (they
-    // never ask for a budget before a deeper state); state 0 entries report
-    // their poll time.
-    last_residency_ns = o.state == 0 ? o.poll_ns : o.residency_ns;
+    // cpuidle_enter_state(): dev->last_residency_ns = the local_clock() diff
+    // around ->enter(), which includes the exit latency of the state woken
+    // from; each governor makes its own correction.
+    last_residency_ns = o.measured_ns;
     poll_time_limit = o.poll_time_limit;
   }
 };
@@ -555,7 +555,7 @@ class teo_governor final : public policy {
       dev_.poll_time_limit = false;
       time_span_ns_ = sleep_length_ns_;
     } else {
-      time_span_ns_ = static_cast<long long>(o.poll_ns + o.residency_ns);
+      time_span_ns_ = static_cast<long long>(o.measured_ns);
     }
   }
 
@@ -625,7 +625,7 @@ class ladder_governor final : public policy {
   // ladder_reflect()
   void reflect(const segment_outcome& o) override {
     if (o.state > 0) dev_.last_state_idx = static_cast<int>(o.state);
-    dev_.last_residency_ns = o.state == 0 ? o.poll_ns : o.residency_ns;
+    dev_.last_residency_ns = o.measured_ns;
   }
 
   int last_state_idx() const { return dev_.last_state_idx; }
@@ -772,7 +772,7 @@ class kvm_policy final : public policy {
  public:
   kvm_policy(const environment&, unsigned shrink) { host_.halt_poll_ns_shrink = shrink; }
   choice select(const select_context&) override { return {1, 0, host_.begin_halt()}; }
-  void reflect(const segment_outcome& o) override { host_.end_halt(o.residency_ns); }
+  void reflect(const segment_outcome& o) override { host_.end_halt(o.host_halt_ns); }
   const kvm_halt_poll& host() const { return host_; }
 
  private:
@@ -794,7 +794,7 @@ class haltpoll_kvm_policy final : public policy {
   }
   void reflect(const segment_outcome& o) override {
     guest_.reflect(o);
-    if (o.state != 0) host_.end_halt(o.residency_ns);
+    if (o.state != 0) host_.end_halt(o.host_halt_ns);
   }
 
  private:

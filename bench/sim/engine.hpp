@@ -46,6 +46,11 @@ struct environment {
   duration_ns host_exit_ns = 0;  // charged for a wakeup caught by host halt polling
   duration_ns tick_ns = 0;       // 0 = no tick information
   duration_ns block_cost_ns = 0; // B of the deepest state (the 2-state B)
+  // What a policy is told after an idle (docs/simulator.md, "Measurement
+  // conventions"): false = each layer's own clock, which includes the exit
+  // latency of the state woken from; true = the exact idle length y (the
+  // convention before issue 11, kept to compare against).
+  bool reflect_exact_idle = false;
   std::string currency;          // how B was composed, printed with every ratio
   // Hindsight information for the offline yardsticks only (best_fixed).
   duration_ns best_fixed_budget_ns = 0;
@@ -77,6 +82,21 @@ struct segment_outcome {
   bool host_polled = false;     // the wakeup came during host halt polling
   bool tick_wakeup = false;     // the wakeup was the tick (only with --tick-ns)
   bool idle_over = false;       // false only after a poll timeout (a re-select follows)
+  // What the layers' clocks read for this segment (docs/simulator.md,
+  // "Measurement conventions"):
+  // measured_ns       the guest: cpuidle_enter_state()'s local_clock() diff
+  //                   around ->enter(): poll + time in the state + the exit
+  //                   latency of the state woken from (0 when woken while
+  //                   polling or by host polling)
+  // idle_measured_ns  the whole idle as a driver that times its own ->enter()
+  //                   reads it (lazyidle_enter()'s end - start): earlier
+  //                   segments + measured_ns
+  // host_halt_ns      the host: kvm_vcpu_halt()'s halt_ns = ktime_get()
+  //                   after the block - ktime_get() at the halt: host poll +
+  //                   block + the vCPU thread's wake latency
+  duration_ns measured_ns = 0;
+  duration_ns idle_measured_ns = 0;
+  duration_ns host_halt_ns = 0;
 };
 
 class policy {
@@ -218,6 +238,8 @@ inline u64 simulate_idle(policy& p, const trace_event& e, const environment& env
       r.latency.add(0);
       count_above_below(t, 0, remaining, r);
       o.poll_ns = remaining;
+      o.measured_ns = remaining;
+      o.idle_measured_ns = y;
       o.woke_polling = true;
       o.tick_wakeup = tick_woke;
       o.idle_so_far_ns = y;
@@ -234,6 +256,8 @@ inline u64 simulate_idle(policy& p, const trace_event& e, const environment& env
       count_above_below(t, 0, c.poll_ns, r);
       elapsed += c.poll_ns;
       o.poll_time_limit = true;
+      o.measured_ns = c.poll_ns;
+      o.idle_measured_ns = elapsed;
       o.idle_so_far_ns = elapsed;
       p.reflect(o);
       continue;
@@ -241,6 +265,7 @@ inline u64 simulate_idle(policy& p, const trace_event& e, const environment& env
     if (c.poll_ns > 0) count_above_below(t, 0, c.poll_ns, r);
     const duration_ns rest = remaining - c.poll_ns;
     const u32 s = c.state;
+    duration_ns wake_latency = 0;  // added by the wakeup: the exit latency of the state woken from
     if (c.host_poll_ns > 0 && t[s].traps_to_host && rest <= c.host_poll_ns) {
       cost += env.host_exit_ns + rest;
       r.poll_ns += rest;
@@ -252,11 +277,16 @@ inline u64 simulate_idle(policy& p, const trace_event& e, const environment& env
       cost += host_poll + t.cost(rest - host_poll, 0, s);
       r.poll_ns += host_poll;
       r.wasted_poll_ns += host_poll;
-      r.latency.add(t[s].exit_latency_ns);
+      wake_latency = t[s].exit_latency_ns;
+      r.latency.add(wake_latency);
     }
+    if (env.reflect_exact_idle) wake_latency = 0;
     r.residency_ns[s] += rest;
     count_above_below(t, s, rest, r);
     o.residency_ns = rest;
+    o.measured_ns = c.poll_ns + rest + wake_latency;
+    o.idle_measured_ns = y + wake_latency;
+    o.host_halt_ns = rest + wake_latency;
     o.tick_wakeup = tick_woke;
     o.idle_so_far_ns = y;
     o.idle_over = true;

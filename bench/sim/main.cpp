@@ -35,6 +35,8 @@ const char* usage_text =
     "  --host-exit-ns N       cost of a wakeup caught by host halt polling (default B_cpu)\n"
     "  --tick-ns N            a periodic tick: the next tick is a next-timer bound for every policy\n"
     "  --states kvm|nehalem|FILE  idle-state table (default kvm: poll + trap to host)\n"
+    "  --reflect measured|exact   what policies are told after an idle: each layer's clock, i.e.\n"
+    "                         y + the exit latency woken from (default), or the exact y\n"
     "  --sweep                run with B = 10, 20, 50, 100 us (scales the cost model)\n"
     "  --policies A,B,...     only these policies (default: all; see --list)\n"
     "  --json                 print JSON instead of tables\n"
@@ -116,6 +118,14 @@ int main(int argc, char** argv) {
       cost.host_exit_ns = parse_count("--host-exit-ns", value());
     } else if (a == "--tick-ns") {
       cost.tick_ns = parse_count("--tick-ns", value());
+    } else if (a == "--reflect") {
+      const std::string v = value();
+      if (v == "exact")
+        cost.reflect_exact_idle = true;
+      else if (v == "measured")
+        cost.reflect_exact_idle = false;
+      else
+        fail("--reflect: expected 'measured' or 'exact'");
     } else if (a == "--states") {
       cost.states = value();
       if (cost.states != "kvm" && cost.states != "nehalem") {

@@ -49,7 +49,10 @@ class governor_policy final : public policy {
     return {state, d.poll_budget_ns, 0};
   }
   void reflect(const segment_outcome& o) override {
-    if (o.idle_over) governor_.reflect(o.idle_so_far_ns);
+        // lazyidle_enter() reflects end - start: poll, halt and the wake latency
+    // (shim/guest/lazyidle_main.c); the waiter and the host hook likewise
+    // time the whole wait.
+    if (o.idle_over) governor_.reflect(o.idle_measured_ns);
   }
   const Governor& governor() const { return governor_; }
 
