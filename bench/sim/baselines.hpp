@@ -338,7 +338,7 @@ class menu_governor final : public policy {
  private:
   choice poll_choice() {
     last_select_polled_ = true;
-    return {0, poll_limit_ns_, 0};
+    return {0, poll_limit_ns_, 0, poll_loop::poll_idle};
   }
 
   // menu_update()
@@ -543,7 +543,7 @@ class teo_governor final : public policy {
       if (idx > idx0 && static_cast<long long>(t[static_cast<u32>(idx)].target_residency_ns) > tick)
         idx = find_shallower_state(idx, tick);
     }
-    if (idx == 0) return {0, poll_limit_ns_, 0};
+    if (idx == 0) return {0, poll_limit_ns_, 0, poll_loop::poll_idle};
     return {static_cast<u32>(idx), 0, 0};
   }
 
@@ -639,7 +639,7 @@ class ladder_governor final : public policy {
     return to_choice(new_idx);
   }
   choice to_choice(int idx) const {
-    if (idx == 0) return {0, cpuidle_poll_time(env_.table), 0};
+    if (idx == 0) return {0, cpuidle_poll_time(env_.table), 0, poll_loop::poll_idle};
     return {static_cast<u32>(idx), 0, 0};
   }
 
@@ -673,16 +673,21 @@ class haltpoll_governor final : public policy {
   u32 guest_halt_poll_grow_start = 50000;
   bool guest_halt_poll_allow_shrink = true;
 
-  explicit haltpoll_governor(const environment&) {}
+  // 6.12's adjust_poll_limit() (haltpoll.c:105-108 of 6.12) resets a limit
+  // shrunk below guest_halt_poll_grow_start to 0; 6.1's (haltpoll.c:99-104)
+  // keeps it.
+  enum version { linux_6_1, linux_6_12 };
+
+  explicit haltpoll_governor(const environment&, version v = linux_6_1) : reset_below_grow_start_(v == linux_6_12) {}
 
   // haltpoll_select()
   choice select(const select_context&) override {
     if (poll_limit_ns_ == 0) return {1, 0, 0};
     if (dev_.last_state_idx == 0) {
       if (dev_.poll_time_limit) return {1, 0, 0};  // no event in the poll window: halt
-      return {0, poll_limit_ns_, 0};               // otherwise poll again
+      return {0, poll_limit_ns_, 0, poll_loop::poll_idle};               // otherwise poll again
     }
-    return {0, poll_limit_ns_, 0};  // last state was halt: poll
+    return {0, poll_limit_ns_, 0, poll_loop::poll_idle};  // last state was halt: poll
   }
 
   // adjust_poll_limit()
@@ -698,6 +703,7 @@ class haltpoll_governor final : public policy {
         val = 0;
       else
         val /= guest_halt_poll_shrink;
+      if (reset_below_grow_start_ && guest_halt_poll_shrink != 0 && val < guest_halt_poll_grow_start) val = 0;
       poll_limit_ns_ = val;
     }
   }
@@ -714,6 +720,7 @@ class haltpoll_governor final : public policy {
 
  private:
   cpuidle_device_state dev_;
+  bool reset_below_grow_start_;
   u32 poll_limit_ns_ = 0;  // haltpoll_enable_device()
 };
 

@@ -29,7 +29,8 @@ assert list(d.keys()) == ["traces"]
 assert len(d["traces"]) == 2
 names = [p["name"] for p in d["traces"][0]["policies"]]
 for n in ["opt", "best_fixed", "break_even", "randomized", "menu", "teo", "ladder", "haltpoll",
-          "kvm", "kvm_shrink2", "haltpoll_kvm", "lazyidle"]:
+          "kvm", "haltpoll_kvm", "menu_6.12", "teo_6.12", "haltpoll_6.12", "kvm_6.12",
+          "haltpoll_kvm_6.12", "lazyidle"]:
     assert n in names, n
 for t in d["traces"]:
     for p in t["policies"]:

@@ -51,6 +51,9 @@ struct environment {
   // latency of the state woken from; true = the exact idle length y (the
   // convention before issue 11, kept to compare against).
   bool reflect_exact_idle = false;
+  // One cpu_relax() (PAUSE): poll loops read the clock every N of them, so
+  // a poll that gets no wakeup overshoots its limit (poll_duration()).
+  duration_ns pause_ns = 0;
   std::string currency;          // how B was composed, printed with every ratio
   // Hindsight information for the offline yardsticks only (best_fixed).
   duration_ns best_fixed_budget_ns = 0;
@@ -66,11 +69,35 @@ struct select_context {
   duration_ns oracle_idle_ns = 0;      // the true y: read only by the clairvoyant `opt`
 };
 
+// How a poll loop checks its clock, which decides how far a poll that gets
+// no wakeup overshoots its limit.
+enum class poll_loop : u8 {
+  exact,             // stops at the limit
+  poll_idle,         // drivers/cpuidle/poll_state.c (6.1 and 6.12): local_clock() is read once
+                     // every POLL_IDLE_RELAX_COUNT + 1 = 201 cpu_relax() and the loop stops at the
+                     // first reading past the limit (`> limit`)
+  lazyidle_driver,   // shim/guest/lazyidle_main.c lazyidle_enter(): every LAZYIDLE_RELAX_COUNT = 32
+                     // cpu_relax(), stops at the first reading at or past the budget (`>= budget`)
+};
+
 struct choice {
   u32 state = 1;                // state entered after polling; 0 = poll only, then re-select
-  duration_ns poll_ns = 0;      // guest poll time first (for state 0: the poll limit)
+  duration_ns poll_ns = 0;      // guest poll limit first (for state 0: the poll limit)
   duration_ns host_poll_ns = 0; // host halt polling after a trap-to-host state
+  poll_loop loop = poll_loop::exact;
 };
+
+// How long a poll with this limit runs when no wakeup comes: the first
+// clock reading that ends the loop. pause_ns = one cpu_relax() (0: exact).
+inline duration_ns poll_duration(duration_ns limit, poll_loop loop, duration_ns pause_ns) {
+  if (pause_ns == 0 || limit == 0 || loop == poll_loop::exact) return limit;
+  if (loop == poll_loop::poll_idle) {
+    const duration_ns every = 201 * pause_ns;
+    return (limit / every + 1) * every;
+  }
+  const duration_ns every = 32 * pause_ns;
+  return (limit + every - 1) / every * every;
+}
 
 struct segment_outcome {
   u32 state = 0;                // state the segment was in after its poll
@@ -224,6 +251,7 @@ inline u64 simulate_idle(policy& p, const trace_event& e, const environment& env
     ++r.selects;
     if (c.state >= t.size()) c.state = env.deepest();
     if (c.state == 0 && (c.poll_ns == 0 || segment + 1 >= max_segments)) c = choice{env.deepest(), 0, 0};
+    c.poll_ns = poll_duration(c.poll_ns, c.loop, env.pause_ns);
     const duration_ns remaining = y - elapsed;
     segment_outcome o;
     o.state = c.state;

@@ -35,6 +35,8 @@ const char* usage_text =
     "  --host-exit-ns N       cost of a wakeup caught by host halt polling (default B_cpu)\n"
     "  --tick-ns N            a periodic tick: the next tick is a next-timer bound for every policy\n"
     "  --states kvm|nehalem|FILE  idle-state table (default kvm: poll + trap to host)\n"
+    "  --pause-ns N           one cpu_relax() (default 26, DESIGN 9): poll loops read the clock every\n"
+    "                         201 (poll_state.c) or 32 (lazyidle driver) of them and overshoot; 0 = exact\n"
     "  --reflect measured|exact   what policies are told after an idle: each layer's clock, i.e.\n"
     "                         y + the exit latency woken from (default), or the exact y\n"
     "  --sweep                run with B = 10, 20, 50, 100 us (scales the cost model)\n"
@@ -118,6 +120,8 @@ int main(int argc, char** argv) {
       cost.host_exit_ns = parse_count("--host-exit-ns", value());
     } else if (a == "--tick-ns") {
       cost.tick_ns = parse_count("--tick-ns", value());
+    } else if (a == "--pause-ns") {
+      cost.pause_ns = parse_count("--pause-ns", value());
     } else if (a == "--reflect") {
       const std::string v = value();
       if (v == "exact")

@@ -29,6 +29,7 @@ struct cost_options {
   duration_ns fpu_save_ns = 165;
   std::optional<duration_ns> host_exit_ns;  // default: B_cpu (the exit is the trap's CPU cost)
   duration_ns tick_ns = 0;
+  duration_ns pause_ns = 26;                // one PAUSE, DESIGN §9 (0 = poll loops stop exactly at their limit)
   bool reflect_exact_idle = false;          // --reflect exact: tell every policy y (the pre-issue-11 convention)
   std::string states = "kvm";               // kvm | nehalem | FILE
   std::vector<idle_state> file_states;      // parsed --states FILE
@@ -48,6 +49,7 @@ inline environment make_environment(const cost_options& o, duration_ns sweep_blo
   environment env;
   env.tick_ns = o.tick_ns;
   env.reflect_exact_idle = o.reflect_exact_idle;
+  env.pause_ns = o.pause_ns;
   if (o.states == "kvm") {
     cost_model m;
     m.block_cpu_ns = o.block_cpu_ns;

@@ -18,6 +18,11 @@ namespace {
 
 constexpr duration_ns B = 21665;
 constexpr duration_ns E = 11500;
+// poll_idle() reads local_clock() once per 201 cpu_relax() (26 ns each by
+// default): 5226 ns, and stops at the first reading past the limit.
+constexpr duration_ns poll_idle_every = 201 * 26;
+constexpr duration_ns poll_idle_for(duration_ns limit) { return (limit / poll_idle_every + 1) * poll_idle_every; }
+static_assert(poll_idle_for(B) == 26130 && poll_idle_for(50000) == 52260 && poll_idle_for(100000) == 104520);
 
 const environment& kvm() {
   static const environment env = make_environment(cost_options{});
@@ -32,6 +37,12 @@ u64 idle(policy& p, duration_ns y, policy_result& r, const environment& env = kv
 
 TEST_CASE("defaults: B and the poll limit cpuidle_poll_time() derives from it") {
   CHECK(kvm().block_cost_ns == B);
+  CHECK(kvm().pause_ns == 26);
+  CHECK(poll_duration(B, poll_loop::poll_idle, 26) == poll_idle_for(B));
+  CHECK(poll_duration(5 * poll_idle_every, poll_loop::poll_idle, 26) == 6 * poll_idle_every);  // `> limit`
+  CHECK(poll_duration(64 * 26, poll_loop::lazyidle_driver, 26) == 64 * 26);                    // `>= budget`
+  CHECK(poll_duration(64 * 26 + 1, poll_loop::lazyidle_driver, 26) == 96 * 26);
+  CHECK(poll_duration(B, poll_loop::exact, 26) == B);
   CHECK(cpuidle_poll_time(kvm().table) == B);  // first residency >= CPUIDLE_POLL_MIN, < CPUIDLE_POLL_MAX
 }
 
@@ -58,13 +69,13 @@ TEST_CASE("menu: get_typical_interval() fires on steady 5 us idles and menu_sele
   CHECK(menu.correction_factor(5) == factor);
 
   // A 2 ms idle now: POLL (typical 5 us) with limit B; poll_idle() hits the
-  // limit (dev->poll_time_limit), so menu_update() records measured =
+  // limit at its 5th clock reading, 26.13 us (dev->poll_time_limit), so menu_update() records measured =
   // next_timer_ns (1 s) -> interval 1000000 us. get_typical_interval() trims
   // the 1 s outliers (thresh = max - 1) and still returns 5 while one 5 us
   // interval survives (variance 0 <= 400): POLL again. After 8 slices all
   // intervals are 1 s: typical = 1 s, predicted >= B -> the trap state.
   const u64 selects_before = r.selects;
-  CHECK(idle(menu, 2000000, r) == 8 * B + B);
+  CHECK(idle(menu, 2000000, r) == 8 * poll_idle_for(B) + B);
   CHECK(r.selects - selects_before == 9);
   for (int i = 0; i < 8; ++i) CHECK(menu.interval(i) == 1000000);
 }
@@ -171,16 +182,17 @@ TEST_CASE("haltpoll: adjust_poll_limit() grows from 50 us, doubles, halves on lo
   // adjust_poll_limit(30 us): 0 < 30 us <= 200 us, 0 * 2 < grow_start -> 50 us.
   CHECK(idle(hp, 30000, r) == B);
   CHECK(hp.poll_limit_ns() == 50000);
-  // Last state was halt -> poll (limit 50 us); poll_idle() times out,
-  // haltpoll_select() sees poll_time_limit -> HLT for the other 70 us;
-  // adjust_poll_limit(70 us): 50 < 70 <= 200 -> 100 us.
-  CHECK(idle(hp, 120000, r) == 50000 + B);
+  // Last state was halt -> poll (limit 50 us); poll_idle() times out at
+  // 52.26 us, haltpoll_select() sees poll_time_limit -> HLT for the other
+  // 67.74 us; adjust_poll_limit(67.74 + 10 us exit latency): 50 < 77.74 <=
+  // 200 -> 100 us.
+  CHECK(idle(hp, 120000, r) == poll_idle_for(50000) + B);
   CHECK(hp.poll_limit_ns() == 100000);
   // 1 ms: poll 100 us, halt 900 us > guest_halt_poll_ns -> shrink /2 = 50 us.
-  CHECK(idle(hp, 1000000, r) == 100000 + B);
+  CHECK(idle(hp, 1000000, r) == poll_idle_for(100000) + B);
   CHECK(hp.poll_limit_ns() == 50000);
   // Again: 25 us. 6.1's haltpoll has no reset below grow_start (KVM has).
-  CHECK(idle(hp, 1000000, r) == 50000 + B);
+  CHECK(idle(hp, 1000000, r) == poll_idle_for(50000) + B);
   CHECK(hp.poll_limit_ns() == 25000);
   // A 10 us idle is caught by the poll; polls are not adjusted.
   CHECK(idle(hp, 10000, r) == 10000);

@@ -59,7 +59,9 @@ driver_replay replay_through_driver(const std::vector<trace_event>& events, cons
     lazyidle_decision d{};
     lazyidle_core_select(&blob, LAZYIDLE_GOV_DEFAULT, cost, e.bound_ns, &d);
     const u64 start = 0;
-    const bool polled = e.idle_ns <= d.poll_budget_ns;
+    // The poll loop reads local_clock() every LAZYIDLE_RELAX_COUNT
+    // cpu_relax() and stops at the first reading at or past the budget.
+    const bool polled = e.idle_ns <= poll_duration(d.poll_budget_ns, poll_loop::lazyidle_driver, env.pause_ns);
     // Woken while polling: the loop sees need_resched() at once. Halted:
     // safe_halt() returns once the vCPU runs again, the wake latency later.
     const u64 end = polled ? e.idle_ns : e.idle_ns + wake_latency;
@@ -82,6 +84,7 @@ recording replay_through_simulator(const std::vector<trace_event>& events, const
 TEST_CASE("lazyidle row: the simulator reflects what lazyidle_enter() reflects, idle by idle") {
   const environment env = make_environment(cost_options{});
   REQUIRE(env.table.size() == 2);
+  REQUIRE(env.pause_ns > 0);
   REQUIRE(env.table[1].exit_latency_ns > 0);
   for (const char* family : {"bimodal", "exponential", "bursty", "timer"}) {
     CAPTURE(family);
