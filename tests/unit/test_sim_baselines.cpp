@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only OR MIT
 // Linux 6.1 baselines in lazyidle-sim, against sequences traced by hand
+// (6.12: test_sim_baselines_612.cpp)
 // through the kernel source (/usr/src/linux-source-6.1). Each step names the
 // kernel function it exercises. Cost model: the simulator defaults, 2-state
 // KVM table: POLL, and "trap" with exit latency L = 10 us and target
@@ -218,16 +219,17 @@ TEST_CASE("kvm 6.1: kvm_vcpu_halt() grows from 10 us and resets to 0 on a long h
   CHECK(idle(kvm61, 300000, r) == 20000 + B);
   CHECK(kvm61.host().halt_poll_ns == 0);
 
-  kvm_policy kvm611(kvm(), 2);
+  // 6.12: halt_poll_ns_shrink = 2 (virt/kvm/kvm_main.c:93 of 6.12).
+  kvm_policy kvm612(kvm(), 2);
   policy_result s = make_result(kvm());
-  idle(kvm611, 5000, s);
-  idle(kvm611, 15000, s);
-  CHECK(kvm611.host().halt_poll_ns == 20000);
-  // 6.11 default shrink 2: 20 -> 10 us, then 5 us < grow_start -> 0.
-  idle(kvm611, 300000, s);
-  CHECK(kvm611.host().halt_poll_ns == 10000);
-  idle(kvm611, 300000, s);
-  CHECK(kvm611.host().halt_poll_ns == 0);
+  idle(kvm612, 5000, s);
+  idle(kvm612, 15000, s);
+  CHECK(kvm612.host().halt_poll_ns == 20000);
+  // shrink 2: 20 -> 10 us, then 5 us < grow_start -> 0.
+  idle(kvm612, 300000, s);
+  CHECK(kvm612.host().halt_poll_ns == 10000);
+  idle(kvm612, 300000, s);
+  CHECK(kvm612.host().halt_poll_ns == 0);
 }
 
 TEST_CASE("haltpoll_kvm: guest polls, exits, then the host polls") {
