@@ -32,7 +32,9 @@ const char* usage_text =
     "  --wake-latency-ns N    L: wake latency blocking adds (default 10000)\n"
     "  --latency-weight X     w: weight of latency vs CPU (default 1.0)\n"
     "  --fpu-save-ns N        F: extended-state save on a trap to the host (default 165: measured XSAVE+XRSTOR)\n"
-    "  --host-exit-ns N       cost of a wakeup caught by host halt polling (default B_cpu)\n"
+    "  --host-exit kernel|vmm what a wakeup caught by host halt polling pays: the in-kernel VM exit +\n"
+    "                         re-entry (default kernel, 2.5 us) or the round trip to a userspace VMM (B_cpu)\n"
+    "  --host-exit-ns N       that cost in ns, overriding --host-exit\n"
     "  --tick-ns N            a periodic tick: the next tick is a next-timer bound for every policy\n"
     "  --states kvm|nehalem|FILE  idle-state table (default kvm: poll + trap to host)\n"
     "  --pause-ns N           one cpu_relax() (default 26, DESIGN 9): poll loops read the clock every\n"
@@ -116,6 +118,9 @@ int main(int argc, char** argv) {
       cost.latency_weight_q10 = parse_weight_q10(value());
     } else if (a == "--fpu-save-ns") {
       cost.fpu_save_ns = parse_count("--fpu-save-ns", value());
+    } else if (a == "--host-exit") {
+      cost.host_exit = value();
+      if (cost.host_exit != "kernel" && cost.host_exit != "vmm") fail("--host-exit: expected 'kernel' or 'vmm'");
     } else if (a == "--host-exit-ns") {
       cost.host_exit_ns = parse_count("--host-exit-ns", value());
     } else if (a == "--tick-ns") {
