@@ -45,7 +45,7 @@ const char* usage_text =
     "  --policies A,B,...     only these policies (default: all; see --list)\n"
     "  --json                 print JSON instead of tables\n"
     "  --markdown             print one Markdown table per B: ratio vs OPT (vs best_fixed)\n"
-    "  --goals                check issue 4's goals for every lazyidle policy (file traces = real)\n"
+    "  --goals                check issue 11's goals for every lazyidle policy (file traces = real)\n"
     "  --plot FILE.svg        write a heat map of ratio vs OPT per policy per trace\n"
     "  --write-trace FILE     write the (single) input trace in columns format and exit\n"
     "  --list                 list policies and generators\n"

@@ -318,7 +318,7 @@ inline void print_markdown(std::FILE* f, const std::vector<trace_result>& traces
   }
 }
 
-// ---- issue 4's goals, per lazyidle policy ------------------------------------
+// ---- issue 11's goals, per lazyidle policy -----------------------------------
 // For every lazyidle row: worst ratio vs best_fixed (goal <= 1.05) and vs OPT
 // (goal <= 2.0) over all traces and B; mean ratio vs OPT over the file
 // (real) traces per B (goal <= 1.15); and every trace/B where it costs more
@@ -327,18 +327,21 @@ inline void print_markdown(std::FILE* f, const std::vector<trace_result>& traces
 inline void print_goals(std::FILE* f, const std::vector<trace_result>& traces,
                         const std::vector<const policy_entry*>& policies) {
   if (traces.empty()) return;
-  std::fprintf(f, "\ngoals (issue 4): worst xbest_fixed <= 1.05, worst xOPT <= 2.0 (and <= the proven bound), mean xOPT "
-                  "on file traces <= 1.15 at every B, never above the best Linux baseline\n");
+  std::fprintf(f, "\ngoals (issue 11): worst xbest_fixed <= 1.05, worst xOPT <= 2.0 (and <= the proven bound), mean xOPT "
+                  "on file traces <= 1.10 at every B;\nagainst the best Linux baseline (6.1 and 6.12) at each point: "
+                  "none more than 0.5%% above it, at least 3 of 4 strictly below it\n");
   std::fprintf(f, "(bound: the policy's worst_case_ratio_q10(); '!' = measured xOPT above it, expected only for\n"
                   " randomized policies, whose bound holds in expectation, on short traces;\n"
-                  " above: trace x B points costing more than the best Linux baseline, by up to max-above)\n");
-  std::fprintf(f, "%-36s %9s %9s %8s %14s %6s %9s\n", "policy", "xbestfx", "xOPT", "bound", "file-mean xOPT", "above",
-               "max-above");
+                  " above: trace x B points costing more than the best Linux baseline, by up to max-above;\n"
+                  " below: points costing strictly less than it, of all points)\n");
+  std::fprintf(f, "%-36s %9s %9s %8s %14s %6s %9s %9s\n", "policy", "xbestfx", "xOPT", "bound", "file-mean xOPT", "above",
+               "max-above", "below");
   for (std::size_t p = 0; p < policies.size(); ++p) {
     if (policies[p]->kind != policy_kind::lazyidle) continue;
     double worst_bf = 0, worst_opt = 0, worst_mean = 0, worst_excess = 0;
     std::vector<std::pair<double, std::string>> losses;  // excess, description
     std::vector<duration_ns> blocks;
+    std::size_t below = 0;
     for (const auto& t : traces) {
       const policy_result& r = t.policies[p];
       worst_bf = std::fmax(worst_bf, ratio_vs_best_fixed(t, r));
@@ -350,6 +353,7 @@ inline void print_goals(std::FILE* f, const std::vector<trace_result>& traces,
             (!best_linux || t.policies[q].cost_ns < best_linux->cost_ns))
           best_linux = &t.policies[q], best_name = policies[q]->name;
       // Same trace, same OPT: compare the costs themselves, to the ns.
+      if (best_linux && r.cost_ns < best_linux->cost_ns) ++below;
       if (best_linux && r.cost_ns > best_linux->cost_ns) {
         const double excess = static_cast<double>(r.cost_ns) / static_cast<double>(best_linux->cost_ns) - 1.0;
         worst_excess = std::fmax(worst_excess, excess);
@@ -385,8 +389,10 @@ inline void print_goals(std::FILE* f, const std::vector<trace_result>& traces,
       std::snprintf(bound, sizeof bound, "%.3f%s", q / 1024.0, worst_opt > q / 1024.0 + 1e-9 ? "!" : "");
     char above[32];
     std::snprintf(above, sizeof above, "%.3f%%", 100.0 * worst_excess);
-    std::fprintf(f, "%-36s %9.3f %9.3f %8s %14s %6zu %9s\n", policies[p]->name.c_str(), worst_bf, worst_opt, bound, mean,
-                 losses.size(), above);
+    char below_text[32];
+    std::snprintf(below_text, sizeof below_text, "%zu/%zu", below, traces.size());
+    std::fprintf(f, "%-36s %9.3f %9.3f %8s %14s %6zu %9s %9s\n", policies[p]->name.c_str(), worst_bf, worst_opt, bound,
+                 mean, losses.size(), above, below_text);
     for (std::size_t i = 0; i < losses.size() && i < 6; ++i) std::fprintf(f, "      %s\n", losses[i].second.c_str());
     if (losses.size() > 6) std::fprintf(f, "      ... %zu more\n", losses.size() - 6);
   }
