@@ -33,7 +33,7 @@ const char* usage_text =
     "  --latency-weight X     w: weight of latency vs CPU (default 1.0)\n"
     "  --fpu-save-ns N        F: extended-state save on a trap to the host (default 165: measured XSAVE+XRSTOR)\n"
     "  --host-exit kernel|vmm what a wakeup caught by host halt polling pays: the in-kernel VM exit +\n"
-    "                         re-entry (default kernel, 2.5 us) or the round trip to a userspace VMM (B_cpu)\n"
+    "                         re-entry (default kernel, 2.475 us) or the round trip to a userspace VMM (B_cpu)\n"
     "  --host-exit-ns N       that cost in ns, overriding --host-exit\n"
     "  --tick-ns N            a periodic tick: the next tick is a next-timer bound for every policy\n"
     "  --states kvm|nehalem|FILE  idle-state table (default kvm: poll + trap to host)\n"

@@ -21,7 +21,7 @@ namespace lazyidle::sim {
 // handles without leaving the kernel) that haltbench's payload measures
 // (shim/host/vmm/haltbench.c, `HB ... cpuid_rt_ns=`), see docs/simulator.md
 // "Host exit cost" for the run and its limits.
-inline constexpr duration_ns kvm_in_kernel_exit_ns = 2500;
+inline constexpr duration_ns kvm_in_kernel_exit_ns = 2475;
 
 // Defaults measured on this machine (DESIGN §9, docs/simulator.md):
 //   B_cpu 11.5 µs  KVM HLT exit round trip to the VMM (/dev/kvm, measured)
