@@ -2,12 +2,36 @@
 //
 // Reference policies (opt, best_fixed, break_even, randomized) and faithful
 // re-implementations of the Linux 6.1 idle governors and halt-polling code
-// (menu, teo, ladder, haltpoll, kvm, kvm_shrink2, haltpoll_kvm).
+// (menu, menu_haltpoll_driver, teo, ladder, haltpoll, kvm, haltpoll_kvm);
+// the 6.12 LTS ports are in baselines_612.hpp.
 //
 // Each Linux port keeps the kernel's names, constants and integer types so
-// it can be read side by side with the source in /usr/src/linux-source-6.1;
-// every function names the kernel function it mirrors. What the simulator
-// supplies in place of kernel services:
+// it can be read side by side with Debian's linux-source-6.1 (6.1.192;
+// /usr/src/linux-source-6.1.tar.xz); every function names the kernel
+// function it mirrors. Checked against that tree (file:line):
+//   menu      drivers/cpuidle/governors/menu.c: BUCKETS 12 (l.22),
+//             which_bucket() l.120, get_typical_interval() l.177,
+//             menu_select() l.281 (tick rule l.427-445), menu_reflect() l.460,
+//             menu_update() l.474, menu_enable_device() l.566
+//   teo       drivers/cpuidle/governors/teo.c: NR_RECENT 9 (l.121),
+//             teo_update() l.160, teo_select() l.285 (tick rule l.460-471),
+//             teo_reflect() l.483, teo_enable_device() l.507
+//   ladder    drivers/cpuidle/governors/ladder.c: PROMOTION_COUNT 4 /
+//             DEMOTION_COUNT 1 (l.23-24), ladder_select_state() l.66,
+//             ladder_enable_device() l.132, ladder_reflect() l.167
+//   haltpoll  drivers/cpuidle/governors/haltpoll.c: knobs l.24-36,
+//             haltpoll_select() l.49, adjust_poll_limit() l.79 (no reset
+//             below grow_start, l.99-106), haltpoll_reflect() l.115;
+//             drivers/cpuidle/cpuidle-haltpoll.c: the 1 us state (l.39-50);
+//             Debian 6.1 does not build this governor
+//             (# CONFIG_CPU_IDLE_GOV_HALTPOLL is not set)
+//   kvm       virt/kvm/kvm_main.c: halt_poll_ns_shrink has no initialiser,
+//             i.e. 0 (l.92), grow_halt_poll_ns() l.3383,
+//             shrink_halt_poll_ns() l.3402, kvm_vcpu_halt() l.3524
+//   poll      drivers/cpuidle/poll_state.c: POLL_IDLE_RELAX_COUNT 200 (l.11),
+//             the clock check `> limit` every 201 relaxes (l.29-33), modelled
+//             by poll_loop::poll_idle (engine.hpp)
+// What the simulator supplies in place of kernel services:
 //   tick_nohz_get_sleep_length()  the remaining next-timer bound when the
 //                                 trace has one (or --tick-ns), else
 //                                 unknown_sleep_length_ns for every policy
@@ -18,7 +42,9 @@
 //                                 running whenever they pick a short state
 //   cpuidle_governor_latency_req  no PM QoS request: 2e9 µs
 //   nr_iowait_cpu()               0 (traces do not carry it)
-//   dev->last_residency_ns        time in the state in that segment
+//   dev->last_residency_ns        what cpuidle_enter_state() measures around
+//                                 ->enter(): the segment's time plus the exit
+//                                 latency of the state woken from
 //   dev->poll_time_limit          the poll segment hit its limit
 #ifndef LAZYIDLE_SIM_BASELINES_HPP
 #define LAZYIDLE_SIM_BASELINES_HPP

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only OR MIT
 //
 // lazyidle-sim: replay idle traces through lazyidle's policies and the Linux
-// 6.1 baselines, and report each one's cost against the offline optimum.
+// 6.1 and 6.12 baselines, and report each one's cost against the offline optimum.
 // docs/simulator.md has the cost model, the formats and the mapping of every
 // kernel governor onto the cost model.
 #include "runner.hpp"
