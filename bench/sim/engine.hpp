@@ -90,7 +90,8 @@ struct choice {
 // How long a poll with this limit runs when no wakeup comes: the first
 // clock reading that ends the loop. pause_ns = one cpu_relax() (0: exact).
 inline duration_ns poll_duration(duration_ns limit, poll_loop loop, duration_ns pause_ns) {
-  if (pause_ns == 0 || limit == 0 || loop == poll_loop::exact) return limit;
+  // A limit this large (no bound) never expires within a trace's idle.
+  if (pause_ns == 0 || limit == 0 || loop == poll_loop::exact || limit > u64_max / 4) return limit;
   if (loop == poll_loop::poll_idle) {
     const duration_ns every = 201 * pause_ns;
     return (limit / every + 1) * every;

@@ -127,6 +127,7 @@ int main(int argc, char** argv) {
       cost.tick_ns = parse_count("--tick-ns", value());
     } else if (a == "--pause-ns") {
       cost.pause_ns = parse_count("--pause-ns", value());
+      if (cost.pause_ns > 100000) fail("--pause-ns: 0..100000");
     } else if (a == "--reflect") {
       const std::string v = value();
       if (v == "exact")
