@@ -40,3 +40,10 @@ add_test(NAME sim_registry_complete COMMAND sh -c
      h=$(basename $(dirname $f))/$(basename $f); \
      grep -q \"lazyidle/$h\" '${PROJECT_SOURCE_DIR}/bench/sim/registry.hpp' || { echo \"not in registry: $h\"; missing=1; }; \
    done; exit $missing")
+
+# The lazyidle row against the guest driver's own reflect path: the module's
+# C++ glue built in userspace.
+if(TARGET test_sim_driver_reflect)
+  target_sources(test_sim_driver_reflect PRIVATE ${PROJECT_SOURCE_DIR}/shim/guest/lazyidle_core.cpp)
+  target_include_directories(test_sim_driver_reflect PRIVATE ${PROJECT_SOURCE_DIR}/shim/guest)
+endif()

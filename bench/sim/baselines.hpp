@@ -2,12 +2,36 @@
 //
 // Reference policies (opt, best_fixed, break_even, randomized) and faithful
 // re-implementations of the Linux 6.1 idle governors and halt-polling code
-// (menu, teo, ladder, haltpoll, kvm, kvm_shrink2, haltpoll_kvm).
+// (menu, menu_haltpoll_driver, teo, ladder, haltpoll, kvm, haltpoll_kvm);
+// the 6.12 LTS ports are in baselines_612.hpp.
 //
 // Each Linux port keeps the kernel's names, constants and integer types so
-// it can be read side by side with the source in /usr/src/linux-source-6.1;
-// every function names the kernel function it mirrors. What the simulator
-// supplies in place of kernel services:
+// it can be read side by side with Debian's linux-source-6.1 (6.1.192;
+// /usr/src/linux-source-6.1.tar.xz); every function names the kernel
+// function it mirrors. Checked against that tree (file:line):
+//   menu      drivers/cpuidle/governors/menu.c: BUCKETS 12 (l.22),
+//             which_bucket() l.120, get_typical_interval() l.177,
+//             menu_select() l.281 (tick rule l.427-445), menu_reflect() l.460,
+//             menu_update() l.474, menu_enable_device() l.566
+//   teo       drivers/cpuidle/governors/teo.c: NR_RECENT 9 (l.121),
+//             teo_update() l.160, teo_select() l.285 (tick rule l.460-471),
+//             teo_reflect() l.483, teo_enable_device() l.507
+//   ladder    drivers/cpuidle/governors/ladder.c: PROMOTION_COUNT 4 /
+//             DEMOTION_COUNT 1 (l.23-24), ladder_select_state() l.66,
+//             ladder_enable_device() l.132, ladder_reflect() l.167
+//   haltpoll  drivers/cpuidle/governors/haltpoll.c: knobs l.24-36,
+//             haltpoll_select() l.49, adjust_poll_limit() l.79 (no reset
+//             below grow_start, l.99-106), haltpoll_reflect() l.115;
+//             drivers/cpuidle/cpuidle-haltpoll.c: the 1 us state (l.39-50);
+//             Debian 6.1 does not build this governor
+//             (# CONFIG_CPU_IDLE_GOV_HALTPOLL is not set)
+//   kvm       virt/kvm/kvm_main.c: halt_poll_ns_shrink has no initialiser,
+//             i.e. 0 (l.92), grow_halt_poll_ns() l.3383,
+//             shrink_halt_poll_ns() l.3402, kvm_vcpu_halt() l.3524
+//   poll      drivers/cpuidle/poll_state.c: POLL_IDLE_RELAX_COUNT 200 (l.11),
+//             the clock check `> limit` every 201 relaxes (l.29-33), modelled
+//             by poll_loop::poll_idle (engine.hpp)
+// What the simulator supplies in place of kernel services:
 //   tick_nohz_get_sleep_length()  the remaining next-timer bound when the
 //                                 trace has one (or --tick-ns), else
 //                                 unknown_sleep_length_ns for every policy
@@ -18,7 +42,9 @@
 //                                 running whenever they pick a short state
 //   cpuidle_governor_latency_req  no PM QoS request: 2e9 µs
 //   nr_iowait_cpu()               0 (traces do not carry it)
-//   dev->last_residency_ns        time in the state in that segment
+//   dev->last_residency_ns        what cpuidle_enter_state() measures around
+//                                 ->enter(): the segment's time plus the exit
+//                                 latency of the state woken from
 //   dev->poll_time_limit          the poll segment hit its limit
 #ifndef LAZYIDLE_SIM_BASELINES_HPP
 #define LAZYIDLE_SIM_BASELINES_HPP
@@ -66,10 +92,10 @@ struct cpuidle_device_state {
   u64 last_residency_ns = 0;
   bool poll_time_limit = false;
   void enter_done(const segment_outcome& o) {
-    // A poll-then-block choice is one state entry for the kernel ports (they
-    // never ask for a budget before a deeper state); state 0 entries report
-    // their poll time.
-    last_residency_ns = o.state == 0 ? o.poll_ns : o.residency_ns;
+    // cpuidle_enter_state(): dev->last_residency_ns = the local_clock() diff
+    // around ->enter(), which includes the exit latency of the state woken
+    // from; each governor makes its own correction.
+    last_residency_ns = o.measured_ns;
     poll_time_limit = o.poll_time_limit;
   }
 };
@@ -338,7 +364,7 @@ class menu_governor final : public policy {
  private:
   choice poll_choice() {
     last_select_polled_ = true;
-    return {0, poll_limit_ns_, 0};
+    return {0, poll_limit_ns_, 0, poll_loop::poll_idle};
   }
 
   // menu_update()
@@ -543,7 +569,7 @@ class teo_governor final : public policy {
       if (idx > idx0 && static_cast<long long>(t[static_cast<u32>(idx)].target_residency_ns) > tick)
         idx = find_shallower_state(idx, tick);
     }
-    if (idx == 0) return {0, poll_limit_ns_, 0};
+    if (idx == 0) return {0, poll_limit_ns_, 0, poll_loop::poll_idle};
     return {static_cast<u32>(idx), 0, 0};
   }
 
@@ -555,7 +581,7 @@ class teo_governor final : public policy {
       dev_.poll_time_limit = false;
       time_span_ns_ = sleep_length_ns_;
     } else {
-      time_span_ns_ = static_cast<long long>(o.poll_ns + o.residency_ns);
+      time_span_ns_ = static_cast<long long>(o.measured_ns);
     }
   }
 
@@ -625,7 +651,7 @@ class ladder_governor final : public policy {
   // ladder_reflect()
   void reflect(const segment_outcome& o) override {
     if (o.state > 0) dev_.last_state_idx = static_cast<int>(o.state);
-    dev_.last_residency_ns = o.state == 0 ? o.poll_ns : o.residency_ns;
+    dev_.last_residency_ns = o.measured_ns;
   }
 
   int last_state_idx() const { return dev_.last_state_idx; }
@@ -639,7 +665,7 @@ class ladder_governor final : public policy {
     return to_choice(new_idx);
   }
   choice to_choice(int idx) const {
-    if (idx == 0) return {0, cpuidle_poll_time(env_.table), 0};
+    if (idx == 0) return {0, cpuidle_poll_time(env_.table), 0, poll_loop::poll_idle};
     return {static_cast<u32>(idx), 0, 0};
   }
 
@@ -673,16 +699,21 @@ class haltpoll_governor final : public policy {
   u32 guest_halt_poll_grow_start = 50000;
   bool guest_halt_poll_allow_shrink = true;
 
-  explicit haltpoll_governor(const environment&) {}
+  // 6.12's adjust_poll_limit() (haltpoll.c:105-108 of 6.12) resets a limit
+  // shrunk below guest_halt_poll_grow_start to 0; 6.1's (haltpoll.c:99-104)
+  // keeps it.
+  enum version { linux_6_1, linux_6_12 };
+
+  explicit haltpoll_governor(const environment&, version v = linux_6_1) : reset_below_grow_start_(v == linux_6_12) {}
 
   // haltpoll_select()
   choice select(const select_context&) override {
     if (poll_limit_ns_ == 0) return {1, 0, 0};
     if (dev_.last_state_idx == 0) {
       if (dev_.poll_time_limit) return {1, 0, 0};  // no event in the poll window: halt
-      return {0, poll_limit_ns_, 0};               // otherwise poll again
+      return {0, poll_limit_ns_, 0, poll_loop::poll_idle};               // otherwise poll again
     }
-    return {0, poll_limit_ns_, 0};  // last state was halt: poll
+    return {0, poll_limit_ns_, 0, poll_loop::poll_idle};  // last state was halt: poll
   }
 
   // adjust_poll_limit()
@@ -698,6 +729,7 @@ class haltpoll_governor final : public policy {
         val = 0;
       else
         val /= guest_halt_poll_shrink;
+      if (reset_below_grow_start_ && guest_halt_poll_shrink != 0 && val < guest_halt_poll_grow_start) val = 0;
       poll_limit_ns_ = val;
     }
   }
@@ -714,6 +746,7 @@ class haltpoll_governor final : public policy {
 
  private:
   cpuidle_device_state dev_;
+  bool reset_below_grow_start_;
   u32 poll_limit_ns_ = 0;  // haltpoll_enable_device()
 };
 
@@ -772,7 +805,7 @@ class kvm_policy final : public policy {
  public:
   kvm_policy(const environment&, unsigned shrink) { host_.halt_poll_ns_shrink = shrink; }
   choice select(const select_context&) override { return {1, 0, host_.begin_halt()}; }
-  void reflect(const segment_outcome& o) override { host_.end_halt(o.residency_ns); }
+  void reflect(const segment_outcome& o) override { host_.end_halt(o.host_halt_ns); }
   const kvm_halt_poll& host() const { return host_; }
 
  private:
@@ -794,7 +827,7 @@ class haltpoll_kvm_policy final : public policy {
   }
   void reflect(const segment_outcome& o) override {
     guest_.reflect(o);
-    if (o.state != 0) host_.end_halt(o.residency_ns);
+    if (o.state != 0) host_.end_halt(o.host_halt_ns);
   }
 
  private:

@@ -20,6 +20,14 @@ grep -q "^$tmp/bad.trace:3: " "$tmp/err" || fail "bad input: no FILE:LINE in: $(
 [ $? -eq 2 ] || fail "unknown flag: expected exit 2"
 "$sim" > /dev/null 2>&1
 [ $? -eq 2 ] || fail "no input: expected exit 2"
+for bad in "--host-exit fpga" "--reflect maybe" "--pause-ns 100001"; do
+  # shellcheck disable=SC2086
+  "$sim" $bad --generate constant > "$tmp/out" 2> "$tmp/err"
+  [ $? -eq 2 ] || fail "$bad: expected exit 2"
+  [ -s "$tmp/out" ] && fail "$bad: output on stdout"
+done
+"$sim" --events 2000 --generate bimodal --policies kvm --host-exit vmm > "$tmp/out" || fail "--host-exit vmm run failed"
+grep -q "userspace VMM exit" "$tmp/out" || fail "--host-exit vmm not in the currency line"
 
 "$sim" --json --events 2000 --generate bimodal "$data/sample-columns.trace.gz" > "$tmp/out" || fail "json run failed"
 python3 - "$tmp/out" <<'PY' || fail "json shape"
@@ -29,7 +37,8 @@ assert list(d.keys()) == ["traces"]
 assert len(d["traces"]) == 2
 names = [p["name"] for p in d["traces"][0]["policies"]]
 for n in ["opt", "best_fixed", "break_even", "randomized", "menu", "teo", "ladder", "haltpoll",
-          "kvm", "kvm_shrink2", "haltpoll_kvm", "lazyidle"]:
+          "kvm", "haltpoll_kvm", "menu_6.12", "teo_6.12", "haltpoll_6.12", "kvm_6.12",
+          "haltpoll_kvm_6.12", "lazyidle"]:
     assert n in names, n
 for t in d["traces"]:
     for p in t["policies"]:

@@ -46,6 +46,14 @@ struct environment {
   duration_ns host_exit_ns = 0;  // charged for a wakeup caught by host halt polling
   duration_ns tick_ns = 0;       // 0 = no tick information
   duration_ns block_cost_ns = 0; // B of the deepest state (the 2-state B)
+  // What a policy is told after an idle (docs/simulator.md, "Measurement
+  // conventions"): false = each layer's own clock, which includes the exit
+  // latency of the state woken from; true = the exact idle length y (the
+  // convention before issue 11, kept to compare against).
+  bool reflect_exact_idle = false;
+  // One cpu_relax() (PAUSE): poll loops read the clock every N of them, so
+  // a poll that gets no wakeup overshoots its limit (poll_duration()).
+  duration_ns pause_ns = 0;
   std::string currency;          // how B was composed, printed with every ratio
   // Hindsight information for the offline yardsticks only (best_fixed).
   duration_ns best_fixed_budget_ns = 0;
@@ -61,11 +69,36 @@ struct select_context {
   duration_ns oracle_idle_ns = 0;      // the true y: read only by the clairvoyant `opt`
 };
 
+// How a poll loop checks its clock, which decides how far a poll that gets
+// no wakeup overshoots its limit.
+enum class poll_loop : u8 {
+  exact,             // stops at the limit
+  poll_idle,         // drivers/cpuidle/poll_state.c (6.1 and 6.12): local_clock() is read once
+                     // every POLL_IDLE_RELAX_COUNT + 1 = 201 cpu_relax() and the loop stops at the
+                     // first reading past the limit (`> limit`)
+  lazyidle_driver,   // shim/guest/lazyidle_main.c lazyidle_enter(): every LAZYIDLE_RELAX_COUNT = 32
+                     // cpu_relax(), stops at the first reading at or past the budget (`>= budget`)
+};
+
 struct choice {
   u32 state = 1;                // state entered after polling; 0 = poll only, then re-select
-  duration_ns poll_ns = 0;      // guest poll time first (for state 0: the poll limit)
+  duration_ns poll_ns = 0;      // guest poll limit first (for state 0: the poll limit)
   duration_ns host_poll_ns = 0; // host halt polling after a trap-to-host state
+  poll_loop loop = poll_loop::exact;
 };
+
+// How long a poll with this limit runs when no wakeup comes: the first
+// clock reading that ends the loop. pause_ns = one cpu_relax() (0: exact).
+inline duration_ns poll_duration(duration_ns limit, poll_loop loop, duration_ns pause_ns) {
+  // A limit this large (no bound) never expires within a trace's idle.
+  if (pause_ns == 0 || limit == 0 || loop == poll_loop::exact || limit > u64_max / 4) return limit;
+  if (loop == poll_loop::poll_idle) {
+    const duration_ns every = 201 * pause_ns;
+    return (limit / every + 1) * every;
+  }
+  const duration_ns every = 32 * pause_ns;
+  return (limit + every - 1) / every * every;
+}
 
 struct segment_outcome {
   u32 state = 0;                // state the segment was in after its poll
@@ -77,6 +110,21 @@ struct segment_outcome {
   bool host_polled = false;     // the wakeup came during host halt polling
   bool tick_wakeup = false;     // the wakeup was the tick (only with --tick-ns)
   bool idle_over = false;       // false only after a poll timeout (a re-select follows)
+  // What the layers' clocks read for this segment (docs/simulator.md,
+  // "Measurement conventions"):
+  // measured_ns       the guest: cpuidle_enter_state()'s local_clock() diff
+  //                   around ->enter(): poll + time in the state + the exit
+  //                   latency of the state woken from (0 when woken while
+  //                   polling or by host polling)
+  // idle_measured_ns  the whole idle as a driver that times its own ->enter()
+  //                   reads it (lazyidle_enter()'s end - start): earlier
+  //                   segments + measured_ns
+  // host_halt_ns      the host: kvm_vcpu_halt()'s halt_ns = ktime_get()
+  //                   after the block - ktime_get() at the halt: host poll +
+  //                   block + the vCPU thread's wake latency
+  duration_ns measured_ns = 0;
+  duration_ns idle_measured_ns = 0;
+  duration_ns host_halt_ns = 0;
 };
 
 class policy {
@@ -204,6 +252,7 @@ inline u64 simulate_idle(policy& p, const trace_event& e, const environment& env
     ++r.selects;
     if (c.state >= t.size()) c.state = env.deepest();
     if (c.state == 0 && (c.poll_ns == 0 || segment + 1 >= max_segments)) c = choice{env.deepest(), 0, 0};
+    c.poll_ns = poll_duration(c.poll_ns, c.loop, env.pause_ns);
     const duration_ns remaining = y - elapsed;
     segment_outcome o;
     o.state = c.state;
@@ -218,6 +267,8 @@ inline u64 simulate_idle(policy& p, const trace_event& e, const environment& env
       r.latency.add(0);
       count_above_below(t, 0, remaining, r);
       o.poll_ns = remaining;
+      o.measured_ns = remaining;
+      o.idle_measured_ns = y;
       o.woke_polling = true;
       o.tick_wakeup = tick_woke;
       o.idle_so_far_ns = y;
@@ -234,6 +285,8 @@ inline u64 simulate_idle(policy& p, const trace_event& e, const environment& env
       count_above_below(t, 0, c.poll_ns, r);
       elapsed += c.poll_ns;
       o.poll_time_limit = true;
+      o.measured_ns = c.poll_ns;
+      o.idle_measured_ns = elapsed;
       o.idle_so_far_ns = elapsed;
       p.reflect(o);
       continue;
@@ -241,6 +294,7 @@ inline u64 simulate_idle(policy& p, const trace_event& e, const environment& env
     if (c.poll_ns > 0) count_above_below(t, 0, c.poll_ns, r);
     const duration_ns rest = remaining - c.poll_ns;
     const u32 s = c.state;
+    duration_ns wake_latency = 0;  // added by the wakeup: the exit latency of the state woken from
     if (c.host_poll_ns > 0 && t[s].traps_to_host && rest <= c.host_poll_ns) {
       cost += env.host_exit_ns + rest;
       r.poll_ns += rest;
@@ -252,11 +306,16 @@ inline u64 simulate_idle(policy& p, const trace_event& e, const environment& env
       cost += host_poll + t.cost(rest - host_poll, 0, s);
       r.poll_ns += host_poll;
       r.wasted_poll_ns += host_poll;
-      r.latency.add(t[s].exit_latency_ns);
+      wake_latency = t[s].exit_latency_ns;
+      r.latency.add(wake_latency);
     }
+    if (env.reflect_exact_idle) wake_latency = 0;
     r.residency_ns[s] += rest;
     count_above_below(t, s, rest, r);
     o.residency_ns = rest;
+    o.measured_ns = c.poll_ns + rest + wake_latency;
+    o.idle_measured_ns = y + wake_latency;
+    o.host_halt_ns = rest + wake_latency;
     o.tick_wakeup = tick_woke;
     o.idle_so_far_ns = y;
     o.idle_over = true;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only OR MIT
 //
 // lazyidle-sim: replay idle traces through lazyidle's policies and the Linux
-// 6.1 baselines, and report each one's cost against the offline optimum.
+// 6.1 and 6.12 baselines, and report each one's cost against the offline optimum.
 // docs/simulator.md has the cost model, the formats and the mapping of every
 // kernel governor onto the cost model.
 #include "runner.hpp"
@@ -32,14 +32,20 @@ const char* usage_text =
     "  --wake-latency-ns N    L: wake latency blocking adds (default 10000)\n"
     "  --latency-weight X     w: weight of latency vs CPU (default 1.0)\n"
     "  --fpu-save-ns N        F: extended-state save on a trap to the host (default 165: measured XSAVE+XRSTOR)\n"
-    "  --host-exit-ns N       cost of a wakeup caught by host halt polling (default B_cpu)\n"
+    "  --host-exit kernel|vmm what a wakeup caught by host halt polling pays: the in-kernel VM exit +\n"
+    "                         re-entry (default kernel, 2.475 us) or the round trip to a userspace VMM (B_cpu)\n"
+    "  --host-exit-ns N       that cost in ns, overriding --host-exit\n"
     "  --tick-ns N            a periodic tick: the next tick is a next-timer bound for every policy\n"
     "  --states kvm|nehalem|FILE  idle-state table (default kvm: poll + trap to host)\n"
+    "  --pause-ns N           one cpu_relax() (default 26, DESIGN 9): poll loops read the clock every\n"
+    "                         201 (poll_state.c) or 32 (lazyidle driver) of them and overshoot; 0 = exact\n"
+    "  --reflect measured|exact   what policies are told after an idle: each layer's clock, i.e.\n"
+    "                         y + the exit latency woken from (default), or the exact y\n"
     "  --sweep                run with B = 10, 20, 50, 100 us (scales the cost model)\n"
     "  --policies A,B,...     only these policies (default: all; see --list)\n"
     "  --json                 print JSON instead of tables\n"
     "  --markdown             print one Markdown table per B: ratio vs OPT (vs best_fixed)\n"
-    "  --goals                check issue 4's goals for every lazyidle policy (file traces = real)\n"
+    "  --goals                check issue 11's goals for every lazyidle policy (file traces = real)\n"
     "  --plot FILE.svg        write a heat map of ratio vs OPT per policy per trace\n"
     "  --write-trace FILE     write the (single) input trace in columns format and exit\n"
     "  --list                 list policies and generators\n"
@@ -112,10 +118,24 @@ int main(int argc, char** argv) {
       cost.latency_weight_q10 = parse_weight_q10(value());
     } else if (a == "--fpu-save-ns") {
       cost.fpu_save_ns = parse_count("--fpu-save-ns", value());
+    } else if (a == "--host-exit") {
+      cost.host_exit = value();
+      if (cost.host_exit != "kernel" && cost.host_exit != "vmm") fail("--host-exit: expected 'kernel' or 'vmm'");
     } else if (a == "--host-exit-ns") {
       cost.host_exit_ns = parse_count("--host-exit-ns", value());
     } else if (a == "--tick-ns") {
       cost.tick_ns = parse_count("--tick-ns", value());
+    } else if (a == "--pause-ns") {
+      cost.pause_ns = parse_count("--pause-ns", value());
+      if (cost.pause_ns > 100000) fail("--pause-ns: 0..100000");
+    } else if (a == "--reflect") {
+      const std::string v = value();
+      if (v == "exact")
+        cost.reflect_exact_idle = true;
+      else if (v == "measured")
+        cost.reflect_exact_idle = false;
+      else
+        fail("--reflect: expected 'measured' or 'exact'");
     } else if (a == "--states") {
       cost.states = value();
       if (cost.states != "kvm" && cost.states != "nehalem") {

@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-only OR MIT
 //
 // THE policy table of lazyidle-sim. Every policy the simulator knows is one
-// row of registry() below: reference yardsticks, the Linux 6.1 baselines and
+// row of registry() below: reference yardsticks, the Linux 6.1 and 6.12
+// baselines and
 // every lazyidle predictor/poll-policy pairing. To add a lazyidle policy,
 // include its header and add one row with lazyidle_row<governor<P, Q>>(...).
 #ifndef LAZYIDLE_SIM_REGISTRY_HPP
 #define LAZYIDLE_SIM_REGISTRY_HPP
 
 #include "baselines.hpp"
+#include "baselines_612.hpp"
 
 #include <lazyidle/lazyidle.hpp>
 #include <lazyidle/policy/break_even.hpp>
@@ -46,10 +48,13 @@ class governor_policy final : public policy {
       state = max_of<u32>(1, env_.table.select(p.expected_ns));
     }
     const governor_decision d = governor_.select(env_.table.overhead(state), c.bound_ns);
-    return {state, d.poll_budget_ns, 0};
+    return {state, d.poll_budget_ns, 0, poll_loop::lazyidle_driver};
   }
   void reflect(const segment_outcome& o) override {
-    if (o.idle_over) governor_.reflect(o.idle_so_far_ns);
+        // lazyidle_enter() reflects end - start: poll, halt and the wake latency
+    // (shim/guest/lazyidle_main.c); the waiter and the host hook likewise
+    // time the whole wait.
+    if (o.idle_over) governor_.reflect(o.idle_measured_ns);
   }
   const Governor& governor() const { return governor_; }
 
@@ -97,8 +102,13 @@ inline const std::vector<policy_entry>& registry() {
       row<ladder_governor>("ladder", policy_kind::linux_baseline),
       row<haltpoll_governor>("haltpoll", policy_kind::linux_baseline),
       row<kvm_policy>("kvm", policy_kind::linux_baseline, 0u),
-      row<kvm_policy>("kvm_shrink2", policy_kind::linux_baseline, 2u),
       row<haltpoll_kvm_policy>("haltpoll_kvm", policy_kind::linux_baseline),
+      // ---- Linux 6.12 LTS re-implementations (baselines_612.hpp) ----
+      row<menu_612_governor>("menu_6.12", policy_kind::linux_baseline),
+      row<teo_612_governor>("teo_6.12", policy_kind::linux_baseline),
+      row<haltpoll_governor>("haltpoll_6.12", policy_kind::linux_baseline, haltpoll_governor::linux_6_12),
+      row<kvm_policy>("kvm_6.12", policy_kind::linux_baseline, 2u),
+      row<haltpoll_kvm_612_policy>("haltpoll_kvm_6.12", policy_kind::linux_baseline),
       // ---- lazyidle core: the library default first ----
       lazyidle_row<default_governor>("lazyidle"),
       lazyidle_row<governor<lv, break_even>>("lz_break_even"),

@@ -17,6 +17,12 @@
 
 namespace lazyidle::sim {
 
+// In-kernel VM exit + re-entry: the smallest CPUID round trip (an exit KVM
+// handles without leaving the kernel) that haltbench's payload measures
+// (shim/host/vmm/haltbench.c, `HB ... cpuid_rt_ns=`), see docs/simulator.md
+// "Host exit cost" for the run and its limits.
+inline constexpr duration_ns kvm_in_kernel_exit_ns = 2475;
+
 // Defaults measured on this machine (DESIGN §9, docs/simulator.md):
 //   B_cpu 11.5 µs  KVM HLT exit round trip to the VMM (/dev/kvm, measured)
 //   L     10 µs    wake latency of an idle waiter (futex wake, ~10 µs)
@@ -27,8 +33,16 @@ struct cost_options {
   duration_ns wake_latency_ns = 10000;
   u32 latency_weight_q10 = q10_one;
   duration_ns fpu_save_ns = 165;
-  std::optional<duration_ns> host_exit_ns;  // default: B_cpu (the exit is the trap's CPU cost)
+  // What a wakeup caught by KVM's halt polling pays: the VM exit and the
+  // re-entry. KVM handles HLT in the kernel, so by default that is the
+  // in-kernel exit + re-entry (`--host-exit kernel`); `--host-exit vmm`
+  // charges the round trip to a userspace VMM (B_cpu) as before issue 11;
+  // --host-exit-ns N a figure of your own.
+  std::string host_exit = "kernel";         // kernel | vmm
+  std::optional<duration_ns> host_exit_ns;
   duration_ns tick_ns = 0;
+  duration_ns pause_ns = 26;                // one PAUSE, DESIGN §9 (0 = poll loops stop exactly at their limit)
+  bool reflect_exact_idle = false;          // --reflect exact: tell every policy y (the pre-issue-11 convention)
   std::string states = "kvm";               // kvm | nehalem | FILE
   std::vector<idle_state> file_states;      // parsed --states FILE
   std::vector<std::string> file_state_names;
@@ -46,6 +60,8 @@ inline std::string format_us(double ns) {
 inline environment make_environment(const cost_options& o, duration_ns sweep_block_ns = 0) {
   environment env;
   env.tick_ns = o.tick_ns;
+  env.reflect_exact_idle = o.reflect_exact_idle;
+  env.pause_ns = o.pause_ns;
   if (o.states == "kvm") {
     cost_model m;
     m.block_cpu_ns = o.block_cpu_ns;
@@ -53,7 +69,11 @@ inline environment make_environment(const cost_options& o, duration_ns sweep_blo
     m.latency_weight_q10 = o.latency_weight_q10;
     m.fpu_save_ns = o.fpu_save_ns;
     const duration_ns b0 = m.block_cost(true);
+    duration_ns host_exit = o.host_exit_ns ? *o.host_exit_ns
+                            : o.host_exit == "vmm" ? m.block_cpu_ns
+                                                   : kvm_in_kernel_exit_ns;
     if (sweep_block_ns && b0) {
+      if (!o.host_exit_ns) host_exit = mul_div(host_exit, sweep_block_ns, b0);
       m.block_cpu_ns = mul_div(m.block_cpu_ns, sweep_block_ns, b0);
       m.wake_latency_ns = mul_div(m.wake_latency_ns, sweep_block_ns, b0);
       m.fpu_save_ns = mul_div(m.fpu_save_ns, sweep_block_ns, b0);
@@ -62,13 +82,14 @@ inline environment make_environment(const cost_options& o, duration_ns sweep_blo
     if (b == 0) b = 1;
     env.table.add({"poll", 0, 0, q10_one, false});
     env.table.add({"trap", m.wake_latency_ns, b, 0, true});
-    env.host_exit_ns = o.host_exit_ns ? *o.host_exit_ns : m.block_cpu_ns;
+    env.host_exit_ns = host_exit;
     char buf[256];
-    std::snprintf(buf, sizeof buf, "B = %s us = B_cpu %s + w %.2f x L %s + F %s (ns of CPU; host-polled wake %s)",
+    std::snprintf(buf, sizeof buf, "B = %s us = B_cpu %s + w %.2f x L %s + F %s (ns of CPU; host-polled wake %s, %s)",
                   format_us(static_cast<double>(b)).c_str(), format_us(static_cast<double>(m.block_cpu_ns)).c_str(),
                   m.latency_weight_q10 / 1024.0, format_us(static_cast<double>(m.wake_latency_ns)).c_str(),
                   format_us(static_cast<double>(m.fpu_save_ns)).c_str(),
-                  format_us(static_cast<double>(env.host_exit_ns)).c_str());
+                  format_us(static_cast<double>(env.host_exit_ns)).c_str(),
+                  o.host_exit_ns ? "--host-exit-ns" : o.host_exit == "vmm" ? "userspace VMM exit" : "in-kernel exit");
     env.currency = buf;
   } else {
     std::vector<idle_state> states;
@@ -297,7 +318,7 @@ inline void print_markdown(std::FILE* f, const std::vector<trace_result>& traces
   }
 }
 
-// ---- issue 4's goals, per lazyidle policy ------------------------------------
+// ---- issue 11's goals, per lazyidle policy -----------------------------------
 // For every lazyidle row: worst ratio vs best_fixed (goal <= 1.05) and vs OPT
 // (goal <= 2.0) over all traces and B; mean ratio vs OPT over the file
 // (real) traces per B (goal <= 1.15); and every trace/B where it costs more
@@ -306,18 +327,21 @@ inline void print_markdown(std::FILE* f, const std::vector<trace_result>& traces
 inline void print_goals(std::FILE* f, const std::vector<trace_result>& traces,
                         const std::vector<const policy_entry*>& policies) {
   if (traces.empty()) return;
-  std::fprintf(f, "\ngoals (issue 4): worst xbest_fixed <= 1.05, worst xOPT <= 2.0 (and <= the proven bound), mean xOPT "
-                  "on file traces <= 1.15 at every B, never above the best Linux baseline\n");
+  std::fprintf(f, "\ngoals (issue 11): worst xbest_fixed <= 1.05, worst xOPT <= 2.0 (and <= the proven bound), mean xOPT "
+                  "on file traces <= 1.10 at every B;\nagainst the best Linux baseline (6.1 and 6.12) at each point: "
+                  "none more than 0.5%% above it, at least 3 of 4 strictly below it\n");
   std::fprintf(f, "(bound: the policy's worst_case_ratio_q10(); '!' = measured xOPT above it, expected only for\n"
                   " randomized policies, whose bound holds in expectation, on short traces;\n"
-                  " above: trace x B points costing more than the best Linux baseline, by up to max-above)\n");
-  std::fprintf(f, "%-36s %9s %9s %8s %14s %6s %9s\n", "policy", "xbestfx", "xOPT", "bound", "file-mean xOPT", "above",
-               "max-above");
+                  " above: trace x B points costing more than the best Linux baseline, by up to max-above;\n"
+                  " below: points costing strictly less than it, of all points)\n");
+  std::fprintf(f, "%-36s %9s %9s %8s %14s %6s %9s %9s\n", "policy", "xbestfx", "xOPT", "bound", "file-mean xOPT", "above",
+               "max-above", "below");
   for (std::size_t p = 0; p < policies.size(); ++p) {
     if (policies[p]->kind != policy_kind::lazyidle) continue;
     double worst_bf = 0, worst_opt = 0, worst_mean = 0, worst_excess = 0;
     std::vector<std::pair<double, std::string>> losses;  // excess, description
     std::vector<duration_ns> blocks;
+    std::size_t below = 0;
     for (const auto& t : traces) {
       const policy_result& r = t.policies[p];
       worst_bf = std::fmax(worst_bf, ratio_vs_best_fixed(t, r));
@@ -329,6 +353,7 @@ inline void print_goals(std::FILE* f, const std::vector<trace_result>& traces,
             (!best_linux || t.policies[q].cost_ns < best_linux->cost_ns))
           best_linux = &t.policies[q], best_name = policies[q]->name;
       // Same trace, same OPT: compare the costs themselves, to the ns.
+      if (best_linux && r.cost_ns < best_linux->cost_ns) ++below;
       if (best_linux && r.cost_ns > best_linux->cost_ns) {
         const double excess = static_cast<double>(r.cost_ns) / static_cast<double>(best_linux->cost_ns) - 1.0;
         worst_excess = std::fmax(worst_excess, excess);
@@ -364,8 +389,10 @@ inline void print_goals(std::FILE* f, const std::vector<trace_result>& traces,
       std::snprintf(bound, sizeof bound, "%.3f%s", q / 1024.0, worst_opt > q / 1024.0 + 1e-9 ? "!" : "");
     char above[32];
     std::snprintf(above, sizeof above, "%.3f%%", 100.0 * worst_excess);
-    std::fprintf(f, "%-36s %9.3f %9.3f %8s %14s %6zu %9s\n", policies[p]->name.c_str(), worst_bf, worst_opt, bound, mean,
-                 losses.size(), above);
+    char below_text[32];
+    std::snprintf(below_text, sizeof below_text, "%zu/%zu", below, traces.size());
+    std::fprintf(f, "%-36s %9.3f %9.3f %8s %14s %6zu %9s %9s\n", policies[p]->name.c_str(), worst_bf, worst_opt, bound,
+                 mean, losses.size(), above, below_text);
     for (std::size_t i = 0; i < losses.size() && i < 6; ++i) std::fprintf(f, "      %s\n", losses[i].second.c_str());
     if (losses.size() > 6) std::fprintf(f, "      ... %zu more\n", losses.size() - 6);
   }

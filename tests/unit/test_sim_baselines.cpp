@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only OR MIT
 // Linux 6.1 baselines in lazyidle-sim, against sequences traced by hand
+// (6.12: test_sim_baselines_612.cpp)
 // through the kernel source (/usr/src/linux-source-6.1). Each step names the
 // kernel function it exercises. Cost model: the simulator defaults, 2-state
 // KVM table: POLL, and "trap" with exit latency L = 10 us and target
-// residency = B = 11.5 + 10 + 0.165 = 21.665 us; host-polled wake 11.5 us.
+// residency = B = 11.5 + 10 + 0.165 = 21.665 us; host-polled wake: the
+// in-kernel exit + re-entry (--host-exit kernel).
 // No next-timer bound unless stated: every governor sees a 1 s sleep length.
 #include <doctest/doctest.h>
 
@@ -17,7 +19,12 @@ using namespace lazyidle::sim;
 namespace {
 
 constexpr duration_ns B = 21665;
-constexpr duration_ns E = 11500;
+constexpr duration_ns E = kvm_in_kernel_exit_ns;  // --host-exit kernel
+// poll_idle() reads local_clock() once per 201 cpu_relax() (26 ns each by
+// default): 5226 ns, and stops at the first reading past the limit.
+constexpr duration_ns poll_idle_every = 201 * 26;
+constexpr duration_ns poll_idle_for(duration_ns limit) { return (limit / poll_idle_every + 1) * poll_idle_every; }
+static_assert(poll_idle_for(B) == 26130 && poll_idle_for(50000) == 52260 && poll_idle_for(100000) == 104520);
 
 const environment& kvm() {
   static const environment env = make_environment(cost_options{});
@@ -32,6 +39,12 @@ u64 idle(policy& p, duration_ns y, policy_result& r, const environment& env = kv
 
 TEST_CASE("defaults: B and the poll limit cpuidle_poll_time() derives from it") {
   CHECK(kvm().block_cost_ns == B);
+  CHECK(kvm().pause_ns == 26);
+  CHECK(poll_duration(B, poll_loop::poll_idle, 26) == poll_idle_for(B));
+  CHECK(poll_duration(5 * poll_idle_every, poll_loop::poll_idle, 26) == 6 * poll_idle_every);  // `> limit`
+  CHECK(poll_duration(64 * 26, poll_loop::lazyidle_driver, 26) == 64 * 26);                    // `>= budget`
+  CHECK(poll_duration(64 * 26 + 1, poll_loop::lazyidle_driver, 26) == 96 * 26);
+  CHECK(poll_duration(B, poll_loop::exact, 26) == B);
   CHECK(cpuidle_poll_time(kvm().table) == B);  // first residency >= CPUIDLE_POLL_MIN, < CPUIDLE_POLL_MAX
 }
 
@@ -58,13 +71,13 @@ TEST_CASE("menu: get_typical_interval() fires on steady 5 us idles and menu_sele
   CHECK(menu.correction_factor(5) == factor);
 
   // A 2 ms idle now: POLL (typical 5 us) with limit B; poll_idle() hits the
-  // limit (dev->poll_time_limit), so menu_update() records measured =
+  // limit at its 5th clock reading, 26.13 us (dev->poll_time_limit), so menu_update() records measured =
   // next_timer_ns (1 s) -> interval 1000000 us. get_typical_interval() trims
   // the 1 s outliers (thresh = max - 1) and still returns 5 while one 5 us
   // interval survives (variance 0 <= 400): POLL again. After 8 slices all
   // intervals are 1 s: typical = 1 s, predicted >= B -> the trap state.
   const u64 selects_before = r.selects;
-  CHECK(idle(menu, 2000000, r) == 8 * B + B);
+  CHECK(idle(menu, 2000000, r) == 8 * poll_idle_for(B) + B);
   CHECK(r.selects - selects_before == 9);
   for (int i = 0; i < 8; ++i) CHECK(menu.interval(i) == 1000000);
 }
@@ -171,16 +184,17 @@ TEST_CASE("haltpoll: adjust_poll_limit() grows from 50 us, doubles, halves on lo
   // adjust_poll_limit(30 us): 0 < 30 us <= 200 us, 0 * 2 < grow_start -> 50 us.
   CHECK(idle(hp, 30000, r) == B);
   CHECK(hp.poll_limit_ns() == 50000);
-  // Last state was halt -> poll (limit 50 us); poll_idle() times out,
-  // haltpoll_select() sees poll_time_limit -> HLT for the other 70 us;
-  // adjust_poll_limit(70 us): 50 < 70 <= 200 -> 100 us.
-  CHECK(idle(hp, 120000, r) == 50000 + B);
+  // Last state was halt -> poll (limit 50 us); poll_idle() times out at
+  // 52.26 us, haltpoll_select() sees poll_time_limit -> HLT for the other
+  // 67.74 us; adjust_poll_limit(67.74 + 10 us exit latency): 50 < 77.74 <=
+  // 200 -> 100 us.
+  CHECK(idle(hp, 120000, r) == poll_idle_for(50000) + B);
   CHECK(hp.poll_limit_ns() == 100000);
   // 1 ms: poll 100 us, halt 900 us > guest_halt_poll_ns -> shrink /2 = 50 us.
-  CHECK(idle(hp, 1000000, r) == 100000 + B);
+  CHECK(idle(hp, 1000000, r) == poll_idle_for(100000) + B);
   CHECK(hp.poll_limit_ns() == 50000);
   // Again: 25 us. 6.1's haltpoll has no reset below grow_start (KVM has).
-  CHECK(idle(hp, 1000000, r) == 50000 + B);
+  CHECK(idle(hp, 1000000, r) == poll_idle_for(50000) + B);
   CHECK(hp.poll_limit_ns() == 25000);
   // A 10 us idle is caught by the poll; polls are not adjusted.
   CHECK(idle(hp, 10000, r) == 10000);
@@ -206,16 +220,17 @@ TEST_CASE("kvm 6.1: kvm_vcpu_halt() grows from 10 us and resets to 0 on a long h
   CHECK(idle(kvm61, 300000, r) == 20000 + B);
   CHECK(kvm61.host().halt_poll_ns == 0);
 
-  kvm_policy kvm611(kvm(), 2);
+  // 6.12: halt_poll_ns_shrink = 2 (virt/kvm/kvm_main.c:93 of 6.12).
+  kvm_policy kvm612(kvm(), 2);
   policy_result s = make_result(kvm());
-  idle(kvm611, 5000, s);
-  idle(kvm611, 15000, s);
-  CHECK(kvm611.host().halt_poll_ns == 20000);
-  // 6.11 default shrink 2: 20 -> 10 us, then 5 us < grow_start -> 0.
-  idle(kvm611, 300000, s);
-  CHECK(kvm611.host().halt_poll_ns == 10000);
-  idle(kvm611, 300000, s);
-  CHECK(kvm611.host().halt_poll_ns == 0);
+  idle(kvm612, 5000, s);
+  idle(kvm612, 15000, s);
+  CHECK(kvm612.host().halt_poll_ns == 20000);
+  // shrink 2: 20 -> 10 us, then 5 us < grow_start -> 0.
+  idle(kvm612, 300000, s);
+  CHECK(kvm612.host().halt_poll_ns == 10000);
+  idle(kvm612, 300000, s);
+  CHECK(kvm612.host().halt_poll_ns == 0);
 }
 
 TEST_CASE("haltpoll_kvm: guest polls, exits, then the host polls") {

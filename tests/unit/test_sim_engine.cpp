@@ -205,7 +205,15 @@ TEST_CASE("the sweep scales the whole cost model to the requested B") {
   }
   const environment def = make_environment(o);
   CHECK(def.block_cost_ns == 11500 + 10000 + 165);
-  CHECK(def.host_exit_ns == 11500);
+  CHECK(def.host_exit_ns == kvm_in_kernel_exit_ns);  // --host-exit kernel
+  cost_options vmm = o;
+  vmm.host_exit = "vmm";
+  CHECK(make_environment(vmm).host_exit_ns == 11500);  // the userspace VMM round trip = B_cpu
+  CHECK(make_environment(vmm, 2 * (11500 + 10000 + 165)).host_exit_ns == 2 * 11500);
+  CHECK(make_environment(o, 2 * (11500 + 10000 + 165)).host_exit_ns == 2 * kvm_in_kernel_exit_ns);
+  cost_options given = o;
+  given.host_exit_ns = 4000;
+  CHECK(make_environment(given, 100000).host_exit_ns == 4000);  // a figure of one's own is not scaled
   o.states = "nehalem";
   const environment neh = make_environment(o, 50000);
   CHECK(neh.block_cost_ns == doctest::Approx(50000).epsilon(0.001));
