@@ -44,6 +44,9 @@ static_assert(alignof(vcpu_policy) <= 16, "the C side aligns the block to 16 byt
 
 extern "C" {
 
+// The halt_poll_policy values this core implements (0, stock, is KVM's own).
+bool kvm_lazyidle_has_policy(unsigned int kind) { return kind == 1 || kind == 2; }
+
 unsigned int kvm_lazyidle_state_size(void) { return sizeof(vcpu_policy); }
 
 // (Re)initialise the block for policy `kind` (1 or 2). Unknown kinds fall
