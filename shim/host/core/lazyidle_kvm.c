@@ -11,11 +11,16 @@
  * kernel's own flags next to the patched kvm.ko.
  *
  * Policy 2 (the C++ core's model of the 6.1 grow/shrink rules) checks the
- * C++ hook against stock KVM and has no C counterpart: here every policy
- * number runs the default governor.
+ * C++ hook against stock KVM and has no C counterpart: this glue implements
+ * policy 1 alone, and kvm.halt_poll_policy=2 is refused with -EINVAL.
  */
 #include "halt_poll_policy.h"
 #include "lazyidle_algo.h"
+
+bool kvm_lazyidle_has_policy(unsigned int kind)
+{
+	return kind == 1;
+}
 
 unsigned int kvm_lazyidle_state_size(void)
 {

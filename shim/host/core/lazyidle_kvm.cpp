@@ -44,6 +44,18 @@ static_assert(alignof(vcpu_policy) <= 16, "the C side aligns the block to 16 byt
 
 extern "C" {
 
+// Declared first, as virt/kvm/halt_poll_policy.h declares them (a kernel
+// header this translation unit cannot include): Linux 6.12 builds with
+// -Wmissing-declarations.
+bool kvm_lazyidle_has_policy(unsigned int kind);
+unsigned int kvm_lazyidle_state_size(void);
+void kvm_lazyidle_init(void* state, unsigned int kind);
+u64 kvm_lazyidle_select(void* state, u64 block_cost_ns, u64 max_ns, u64 bound_ns);
+void kvm_lazyidle_reflect(void* state, u64 idle_ns, u64 halt_ns);
+
+// The halt_poll_policy values this core implements (0, stock, is KVM's own).
+bool kvm_lazyidle_has_policy(unsigned int kind) { return kind == 1 || kind == 2; }
+
 unsigned int kvm_lazyidle_state_size(void) { return sizeof(vcpu_policy); }
 
 // (Re)initialise the block for policy `kind` (1 or 2). Unknown kinds fall

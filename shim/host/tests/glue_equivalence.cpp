@@ -26,6 +26,7 @@
 extern "C" {
 int printf(const char*, ...);
 // lazyidle_kvm.c, built with -Dkvm_lazyidle_x=c_kvm_lazyidle_x.
+bool c_kvm_lazyidle_has_policy(unsigned int kind);
 unsigned int c_kvm_lazyidle_state_size(void);
 void c_kvm_lazyidle_init(void* state, unsigned int kind);
 unsigned long long c_kvm_lazyidle_select(void* state, unsigned long long block_cost_ns,
@@ -199,6 +200,17 @@ int main() {
            "timer bound)\n",
            mismatches, polled, bounded);
     if (mismatches) failures++;
+  }
+
+  // The policies each glue offers (halt_poll_policy_set() refuses the rest):
+  // the C port has the governor alone, the C++ core the grow/shrink model too.
+  {
+    const bool cxx_ok = !kvm_lazyidle_has_policy(0) && kvm_lazyidle_has_policy(1) &&
+                        kvm_lazyidle_has_policy(2) && !kvm_lazyidle_has_policy(3);
+    const bool c_ok = !c_kvm_lazyidle_has_policy(0) && c_kvm_lazyidle_has_policy(1) &&
+                      !c_kvm_lazyidle_has_policy(2) && !c_kvm_lazyidle_has_policy(3);
+    printf("glue: policies offered: C++ {1,2} %s, C {1} %s\n", cxx_ok ? "ok" : "WRONG", c_ok ? "ok" : "WRONG");
+    if (!cxx_ok || !c_ok) failures++;
   }
 
   printf("glue: %s\n", failures ? "FAIL" : "PASS");

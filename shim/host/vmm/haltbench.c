@@ -34,6 +34,11 @@
  * Optional: --pv makes the payload find KVM_FEATURE_HALT_POLL_INFO in CPUID
  * leaf 0x40000001, register a steal-time area, and read the host-published
  * wake latency and poll window from it (docs/host-patch.md).
+ * Optional: --debugfs-check reads the patched kvm.ko's per-vCPU file
+ * kvm/<pid>-<vm fd>/vcpu0/halt_poll_policy_state while the VM lives (it must
+ * name this process and vCPU 0), keeps it open, tears the VM down and reads
+ * it again: the read must fail and the directory be gone (issue 12, defect
+ * 4: the file must not outlive its vCPU).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -48,6 +53,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -448,6 +454,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: haltbench [--label L] [--gaps G,G,...] [--iters n,n,...]\n"
 		"                 [--warmup n] [--pv] [--arm-relative] [--hlt-offset] [--pin CPU]\n"
+		"                 [--debugfs-check]\n"
 		"  default: each halt is timed from the HLT exit (TSC deadline armed\n"
 		"  gap + calibrated exit costs ahead); --arm-relative: LAPIC one-shot\n"
 		"  counted from the arming write; --hlt-offset: estimate the HLT exit\n"
@@ -514,6 +521,52 @@ static void set_gap_counts(uint32_t *var, const struct gap *g, int mode, uint64_
 	var[VAR_LONG_COUNT / 4] = g->long_ns ? gap_count(g->long_ns, mode, tsc_khz, offset_cycles) : 0;
 }
 
+/*
+ * --debugfs-check: the per-vCPU file while the VM lives, then through a
+ * descriptor kept open across the VM's teardown. Returns 1 on failure.
+ */
+static int check_debugfs(const char *label, int vm, int vcpu, struct kvm_run *run, int run_size)
+{
+	char dir[96], path[160], line[256];
+	int fd, pid, id;
+	unsigned long long mean, samples;
+	unsigned int window;
+	ssize_t n;
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "/sys/kernel/debug/kvm/%d-%d/vcpu0", (int)getpid(), vm);
+	snprintf(path, sizeof(path), "%s/halt_poll_policy_state", dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		printf("HB FAIL debugfs-check open %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	n = pread(fd, line, sizeof(line) - 1, 0);
+	line[n > 0 ? n : 0] = 0;
+	if (n <= 0 || sscanf(line, "pid %d vcpu %d wake_latency_ns %llu samples %llu window_ns %u",
+			     &pid, &id, &mean, &samples, &window) != 5 ||
+	    pid != (int)getpid() || id != 0) {
+		printf("HB FAIL debugfs-check %s: '%s' (pid %d, vcpu 0 expected)\n", path, line, (int)getpid());
+		return 1;
+	}
+	printf("HB label=%s debugfs-live %s", label, line);
+	/* Every reference to the VM: its kvm_run mapping, stats fd, vCPU fd, VM fd. */
+	cur_gap_ns = 0;
+	munmap(run, run_size);
+	close(stats_fd);
+	close(vcpu);
+	close(vm);
+	n = pread(fd, line, sizeof(line) - 1, 0);
+	if (n >= 0 || stat(dir, &st) == 0) {
+		printf("HB FAIL debugfs-check after the VM's teardown: read returned %zd, %s %s\n", n, dir,
+		       stat(dir, &st) == 0 ? "still there" : "gone");
+		return 1;
+	}
+	printf("HB label=%s debugfs-after-destroy read=-1 (%s) dir=gone\n", label, strerror(errno));
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *label = "kvm";
@@ -522,7 +575,7 @@ int main(int argc, char **argv)
 	uint64_t iters[16] = { 1000, 1000, 100 };
 	int ngaps = 3, niters = 3, i, g;
 	uint64_t warmup = 50;
-	int pv = 0, mode = 1, pin_cpu = -1, hlt_offset = 0;
+	int pv = 0, mode = 1, pin_cpu = -1, hlt_offset = 0, debugfs_check = 0;
 	uint64_t tsc_khz = 0, offset_cycles = 0;
 	int kvm, vm, vcpu, run_size;
 	struct kvm_run *run;
@@ -544,6 +597,8 @@ int main(int argc, char **argv)
 			warmup = strtoull(argv[++i], NULL, 0);
 		else if (!strcmp(argv[i], "--pv"))
 			pv = 1;
+		else if (!strcmp(argv[i], "--debugfs-check"))
+			debugfs_check = 1;
 		else if (!strcmp(argv[i], "--arm-relative"))
 			mode = 0;
 		else if (!strcmp(argv[i], "--hlt-offset"))
@@ -827,16 +882,8 @@ int main(int argc, char **argv)
 			}
 		}
 	}
-	{
-		/* The patched kvm.ko's per-vCPU policy state, while the VM lives. */
-		FILE *f = fopen("/sys/kernel/debug/kvm/halt_poll_policy_state", "r");
-		char line[256];
-
-		while (f && fgets(line, sizeof(line), f))
-			printf("HB label=%s state %s", label, line);
-		if (f)
-			fclose(f);
-	}
+	if (debugfs_check && check_debugfs(label, vm, vcpu, run, run_size))
+		return 1;
 	printf("HB DONE label=%s\n", label);
 	return 0;
 }
