@@ -615,18 +615,25 @@ int poll_common(function f, pollfd* fds, nfds_t count, u64 timeout_ns, const sig
 }
 
 // ---- select ---------------------------------------------------------------------------
+// The caller's sets are inputs and outputs, and may be only as long as
+// nfds needs (howmany(nfds, NFDBITS) words, as the kernel reads them):
+// every try works on copies of those words and copies the outputs back
+// only when it is the result.
 struct fd_sets {
   fd_set read, write, except;
 };
+void copy_set(fd_set* to, const fd_set* from, size_t bytes) {
+  if (to && from) memcpy(to, from, bytes);
+}
 int select_common(function f, int nfds, fd_set* readfds, fd_set* writefds, fd_set* exceptfds, u64 timeout_ns,
                   timeval* write_back, const sigset_t* mask, bool has_mask) {
   scope s(tls);
-  // The caller's sets are inputs and outputs: every try works on a copy of
-  // the inputs and copies the outputs back only when it is the result.
+  constexpr size_t word_bits = 8 * sizeof(long);
+  const size_t bytes = (static_cast<size_t>(nfds) + word_bits - 1) / word_bits * sizeof(long);
   fd_sets in{}, out{};
-  if (readfds) in.read = *readfds;
-  if (writefds) in.write = *writefds;
-  if (exceptfds) in.except = *exceptfds;
+  copy_set(&in.read, readfds, bytes);
+  copy_set(&in.write, writefds, bytes);
+  copy_set(&in.except, exceptfds, bytes);
   const u64 started = hosted::monotonic_ns();
   const int n = static_cast<int>(with_policy([&]<class G>() -> long {
     return wait<G>(
@@ -637,16 +644,16 @@ int select_common(function f, int nfds, fd_set* readfds, fd_set* writefds, fd_se
           const int r = real.select(nfds, readfds ? &out.read : nullptr, writefds ? &out.write : nullptr,
                                     exceptfds ? &out.except : nullptr, &zero);
           if (r > 0) {  // the result: hand the sets back
-            if (readfds) *readfds = out.read;
-            if (writefds) *writefds = out.write;
-            if (exceptfds) *exceptfds = out.except;
+            copy_set(readfds, &out.read, bytes);
+            copy_set(writefds, &out.write, bytes);
+            copy_set(exceptfds, &out.except, bytes);
           }
           return from_call(r, errno);
         },
         [&](u64 deadline) -> long {
-          if (readfds) *readfds = in.read;
-          if (writefds) *writefds = in.write;
-          if (exceptfds) *exceptfds = in.except;
+          copy_set(readfds, &in.read, bytes);
+          copy_set(writefds, &in.write, bytes);
+          copy_set(exceptfds, &in.except, bytes);
           if (deadline == no_bound) return real.pselect(nfds, readfds, writefds, exceptfds, nullptr, has_mask ? mask : nullptr);
           const timespec left = remaining_ts(deadline);
           return real.pselect(nfds, readfds, writefds, exceptfds, &left, has_mask ? mask : nullptr);
