@@ -465,7 +465,7 @@ long wait(thread_state& t, function f, u64 timeout_ns, const sigset_t* call_mask
     for (;;) {
       r = attempt();
       now = hosted::monotonic_ns();
-      if (r.done()) break;
+      if (r.done() || r.what == tried::pass_to_real) break;  // the latter: the descriptor changed under us
       if (hold.deliverable_pending()) {
         interrupted = true;
         break;
@@ -686,11 +686,14 @@ ssize_t receive_common(function f, int fd, int flags, TryOnce&& try_once, Real&&
         [&] {
           const ssize_t n = try_once(flags | MSG_DONTWAIT);
           const int err = errno;
-          if (n >= 0 || (err != EAGAIN && err != EWOULDBLOCK)) {
-            if (n < 0 && err == ENOTSOCK && fd >= 0 && fd < fd_cache_size)
-              fd_kind[fd].store(fd_other, std::memory_order_relaxed);
-            return attempt_result{tried::result, n, err};
+          if (n < 0 && err == ENOTSOCK) {
+            // The cache said socket, but the number was closed behind our
+            // back (fclose, a raw close) and reused: read/readv must read
+            // it, so the real call answers.
+            if (fd >= 0 && fd < fd_cache_size) fd_kind[fd].store(fd_other, std::memory_order_relaxed);
+            return attempt_result{tried::pass_to_real, 0, 0};
           }
+          if (n >= 0 || (err != EAGAIN && err != EWOULDBLOCK)) return attempt_result{tried::result, n, err};
           if (first) {
             first = false;
             // Nothing there: is this a wait at all? On a non-blocking
