@@ -276,6 +276,26 @@ class signal_hold {
     if (held_) pthread_sigmask(SIG_SETMASK, &saved_, nullptr);
     held_ = false;
   }
+  bool held() const { return held_; }
+  // The mask the real call is to wait under while the hold is on: the
+  // call's own, else the thread's from before the hold.
+  const sigset_t* wait_mask() const { return call_mask_ ? call_mask_ : &saved_; }
+  // Of the signals pending that the call lets in, one has a handler
+  // without SA_RESTART: a receive would have failed with EINTR.
+  bool pending_interrupts_receive() {
+    if (!held_) return false;
+    sigset_t pending;
+    if (sigpending(&pending) != 0) return false;
+    const sigset_t& mask = call_mask_ ? *call_mask_ : saved_;
+    for (int signo = 1; signo < NSIG; ++signo) {
+      if (!sigismember(&pending, signo) || sigismember(&mask, signo)) continue;
+      struct sigaction action;
+      if (sigaction(signo, nullptr, &action) != 0) continue;
+      const bool handled = (action.sa_flags & SA_SIGINFO) || (action.sa_handler != SIG_DFL && action.sa_handler != SIG_IGN);
+      if (handled && !(action.sa_flags & SA_RESTART)) return true;
+    }
+    return false;
+  }
   // A signal is pending that the real call would have taken.
   bool deliverable_pending() {
     if (!held_) return false;
@@ -429,13 +449,24 @@ void finish_call(thread_state& t, bool blocked_just_now) {
   if (++t.unflushed >= 64 || blocked_just_now) flush(t);
 }
 
-// The wait itself. attempt(): one non-blocking try. block(deadline_ns):
-// the real call, given the absolute deadline (no_bound: none); it returns
-// the call's result. probe(): fills pollfds to watch for the L probe,
-// returns their count (0: no probe for this call).
+// The wait itself. attempt(): one non-blocking try. block(deadline_ns,
+// mask): the real call, given the absolute deadline (no_bound: none) and
+// the signal mask to wait under (null: the thread's); it returns the
+// call's result. probe(): fills pollfds to watch for the L probe, returns
+// their count (0: no probe for this call). block_takes_mask: false for the
+// receives, which have no p-variant to wait under a mask.
+//
+// Signals: polling holds every signal off. The multiplexers then make the
+// real call with the hold still on and the mask they would have waited
+// under (the call's or the thread's) as its p-variant's mask, so a signal
+// that came while polling interrupts it with EINTR (or is kept out by the
+// call's mask) exactly as it would have; the hold ends after it. A receive
+// has no such call: when a signal came while polling, the hold ends (the
+// handler runs) and the receive fails with EINTR unless every such
+// handler has SA_RESTART, in which case the real receive runs (restarted).
 template <class Governor, class Attempt, class Block, class Probe>
-long wait(thread_state& t, function f, u64 timeout_ns, const sigset_t* call_mask, Attempt&& attempt, Block&& block,
-          Probe&& probe_fds) {
+long wait(thread_state& t, function f, u64 timeout_ns, const sigset_t* call_mask, bool block_takes_mask,
+          Attempt&& attempt, Block&& block, Probe&& probe_fds) {
   const int entry_errno = errno;
   count(t, f, c_calls);
   const u64 start = hosted::monotonic_ns();
@@ -445,7 +476,7 @@ long wait(thread_state& t, function f, u64 timeout_ns, const sigset_t* call_mask
       count(t, f, c_passthrough);
       finish_call(t, false);
       errno = entry_errno;
-      return block(no_bound);
+      return block(no_bound, call_mask);
     }
     count(t, f, r.what == tried::passed ? c_passthrough : c_ready);
     finish_call(t, false);
@@ -458,8 +489,8 @@ long wait(thread_state& t, function f, u64 timeout_ns, const sigset_t* call_mask
   wait_plan plan = engine.plan(start, timeout_ns);
   u64 now = start;
   bool interrupted = false;
+  signal_hold hold(call_mask);
   if (plan.budget_ns > 0) {
-    signal_hold hold(call_mask);
     hold.hold();
     const u64 poll_deadline = min_of(sat_add(start, plan.budget_ns), deadline);
     for (;;) {
@@ -473,9 +504,9 @@ long wait(thread_state& t, function f, u64 timeout_ns, const sigset_t* call_mask
       if (now >= poll_deadline) break;
       hosted::cpu_relax();
     }
-    hold.release();
     engine.end_poll(plan);
     if (r.done()) {
+      hold.release();
       count(t, f, c_caught);
       count(t, f, c_poll_ns, now - start);
       engine.finish(plan, now - start, wait_end::caught, now - start, 0, 0, now);
@@ -485,6 +516,18 @@ long wait(thread_state& t, function f, u64 timeout_ns, const sigset_t* call_mask
     }
   }
   const duration_ns polled = now - start;
+  if (!block_takes_mask && hold.held()) {
+    const bool eintr = interrupted && hold.pending_interrupts_receive();
+    hold.release();  // a pending handler runs here
+    if (eintr) {
+      count(t, f, c_caught);
+      count(t, f, c_poll_ns, polled);
+      engine.finish(plan, polled, wait_end::other, polled, 0, 0, hosted::monotonic_ns());
+      finish_call(t, false);
+      errno = EINTR;
+      return -1;
+    }
+  }
   count(t, f, c_blocked);
   count(t, f, c_poll_ns, polled);
   if (plan.guard != wait_guard::none) count(t, f, c_guarded);
@@ -503,8 +546,9 @@ long wait(thread_state& t, function f, u64 timeout_ns, const sigset_t* call_mask
   const u64 block_start = sample_cpu ? hosted::monotonic_ns() : 0;
   engine.count_block();
   errno = entry_errno;
-  const long value = block(deadline);
+  const long value = block(deadline, hold.held() ? hold.wait_mask() : call_mask);
   const int block_errno = errno;
+  hold.release();  // after the real call, as the kernel delivers what its mask kept out
   const u64 end = hosted::monotonic_ns();
   // A block teaches B only if it slept about as long as the idles B
   // decides (wait_engine.hpp, "Which blocks teach B").
@@ -573,13 +617,12 @@ int epoll_common(function f, int epfd, epoll_event* events, int maxevents, u64 t
   scope s(tls);
   return static_cast<int>(with_policy([&]<class G>() -> long {
     return wait<G>(
-        tls, f, timeout_ns, has_mask ? mask : nullptr,
+        tls, f, timeout_ns, has_mask ? mask : nullptr, true,
         [&] {
           const int n = real.epoll_wait(epfd, events, maxevents, 0);
           return from_call(n, errno);
         },
-        [&](u64 deadline) -> long {
-          const sigset_t* call_mask = has_mask ? mask : nullptr;
+        [&](u64 deadline, const sigset_t* call_mask) -> long {
           if (deadline == no_bound) return real.epoll_pwait(epfd, events, maxevents, -1, call_mask);
           const timespec left = remaining_ts(deadline);
           const int n = real.epoll_pwait2(epfd, events, maxevents, &left, call_mask);
@@ -600,15 +643,15 @@ int poll_common(function f, pollfd* fds, nfds_t count, u64 timeout_ns, const sig
   scope s(tls);
   return static_cast<int>(with_policy([&]<class G>() -> long {
     return wait<G>(
-        tls, f, timeout_ns, has_mask ? mask : nullptr,
+        tls, f, timeout_ns, has_mask ? mask : nullptr, true,
         [&] {
           const int n = real.poll(fds, count, 0);
           return from_call(n, errno);
         },
-        [&](u64 deadline) -> long {
-          if (deadline == no_bound) return real.ppoll(fds, count, nullptr, has_mask ? mask : nullptr);
+        [&](u64 deadline, const sigset_t* call_mask) -> long {
+          if (deadline == no_bound) return real.ppoll(fds, count, nullptr, call_mask);
           const timespec left = remaining_ts(deadline);
-          return real.ppoll(fds, count, &left, has_mask ? mask : nullptr);
+          return real.ppoll(fds, count, &left, call_mask);
         },
         no_probe);
   }));
@@ -637,7 +680,7 @@ int select_common(function f, int nfds, fd_set* readfds, fd_set* writefds, fd_se
   const u64 started = hosted::monotonic_ns();
   const int n = static_cast<int>(with_policy([&]<class G>() -> long {
     return wait<G>(
-        tls, f, timeout_ns, has_mask ? mask : nullptr,
+        tls, f, timeout_ns, has_mask ? mask : nullptr, true,
         [&] {
           out = in;
           timeval zero{0, 0};
@@ -650,13 +693,13 @@ int select_common(function f, int nfds, fd_set* readfds, fd_set* writefds, fd_se
           }
           return from_call(r, errno);
         },
-        [&](u64 deadline) -> long {
+        [&](u64 deadline, const sigset_t* call_mask) -> long {
           copy_set(readfds, &in.read, bytes);
           copy_set(writefds, &in.write, bytes);
           copy_set(exceptfds, &in.except, bytes);
-          if (deadline == no_bound) return real.pselect(nfds, readfds, writefds, exceptfds, nullptr, has_mask ? mask : nullptr);
+          if (deadline == no_bound) return real.pselect(nfds, readfds, writefds, exceptfds, nullptr, call_mask);
           const timespec left = remaining_ts(deadline);
-          return real.pselect(nfds, readfds, writefds, exceptfds, &left, has_mask ? mask : nullptr);
+          return real.pselect(nfds, readfds, writefds, exceptfds, &left, call_mask);
         },
         no_probe);
   }));
@@ -682,7 +725,7 @@ ssize_t receive_common(function f, int fd, int flags, TryOnce&& try_once, Real&&
   return static_cast<ssize_t>(with_policy([&]<class G>() -> long {
     bool first = true;
     return wait<G>(
-        tls, f, no_bound, nullptr,
+        tls, f, no_bound, nullptr, false,
         [&] {
           const ssize_t n = try_once(flags | MSG_DONTWAIT);
           const int err = errno;
@@ -711,7 +754,7 @@ ssize_t receive_common(function f, int fd, int flags, TryOnce&& try_once, Real&&
           }
           return attempt_result{tried::nothing, n, err};
         },
-        [&](u64) -> long { return real_call(); },
+        [&](u64, const sigset_t*) -> long { return real_call(); },
         [&](pollfd* fds) -> nfds_t {
           fds[0] = pollfd{fd, POLLIN, 0};
           return 1;
