@@ -53,7 +53,7 @@ unsigned long long receive(const char* side, int fd, int epfd, unsigned long lon
       break;
     case 1: {
       pollfd p{fd, POLLIN, 0};
-      if (poll(&p, 1, wait_ms) != 1 || p.revents != POLLIN) lost(side, at, "poll did not see the message");
+      if (poll(&p, 1, wait_ms) != 1 || !(p.revents & POLLIN)) lost(side, at, "poll did not see the message");
       n = read(fd, &value, sizeof value);
       break;
     }
@@ -78,7 +78,7 @@ unsigned long long receive(const char* side, int fd, int epfd, unsigned long lon
     default: {
       pollfd p{fd, POLLIN, 0};
       timespec t{wait_ms / 1000, 0};
-      if (ppoll(&p, 1, &t, nullptr) != 1) lost(side, at, "ppoll did not see the message");
+      if (ppoll(&p, 1, &t, nullptr) != 1 || !(p.revents & POLLIN)) lost(side, at, "ppoll did not see the message");
       iovec v{&value, sizeof value};
       msghdr m{};
       m.msg_iov = &v;
