@@ -130,6 +130,26 @@ void resolve(F& slot, const char* name) {
   slot = reinterpret_cast<F>(dlsym(RTLD_NEXT, name));
 }
 
+// The system calls themselves, for a C library without the wrapper
+// (epoll_pwait2 is glibc 2.35+; the kernel may still have it, or say
+// ENOSYS, which the epoll wait handles) and for calls that arrive while
+// another thread is still resolving.
+int raw_epoll_pwait2(int epfd, epoll_event* events, int maxevents, const timespec* timeout, const sigset_t* mask) {
+  return static_cast<int>(syscall(SYS_epoll_pwait2, epfd, events, maxevents, timeout, mask, _NSIG / 8));
+}
+int raw_pselect(int nfds, fd_set* readfds, fd_set* writefds, fd_set* exceptfds, const timespec* timeout,
+                const sigset_t* mask) {
+  // pselect6 writes the time left back; the C function's timeout is const.
+  timespec left{};
+  if (timeout) left = *timeout;
+  struct {
+    const sigset_t* mask;
+    size_t size;
+  } mask_argument{mask, _NSIG / 8};
+  return static_cast<int>(syscall(SYS_pselect6, nfds, readfds, writefds, exceptfds, timeout ? &left : nullptr,
+                                  mask ? &mask_argument : nullptr));
+}
+
 // 0: not started, 1: resolving (a call from inside dlsym passes to the raw
 // system call), 2: ready.
 std::atomic<int> init_state{0};
@@ -138,6 +158,10 @@ void resolve_all() {
   resolve(real.epoll_wait, "epoll_wait");
   resolve(real.epoll_pwait, "epoll_pwait");
   resolve(real.epoll_pwait2, "epoll_pwait2");
+#ifdef LAZYIDLE_PRELOAD_TEST_WITHOUT_EPOLL_PWAIT2
+  real.epoll_pwait2 = nullptr;  // tests/preload: a C library older than 2.35
+#endif
+  if (!real.epoll_pwait2) real.epoll_pwait2 = raw_epoll_pwait2;
   resolve(real.poll, "poll");
   resolve(real.ppoll, "ppoll");
   resolve(real.select, "select");
@@ -977,7 +1001,8 @@ __attribute__((visibility("default"))) int pselect(int nfds, fd_set* readfds, fd
   const lazyidle::u64 ns = ts_timeout_ns(timeout);
   if (ns == 0 || nfds <= 0 || nfds > FD_SETSIZE || !active()) {
     count_passthrough(f_pselect);
-    return real.pselect ? real.pselect(nfds, readfds, writefds, exceptfds, timeout, mask) : -1;
+    return real.pselect ? real.pselect(nfds, readfds, writefds, exceptfds, timeout, mask)
+                        : raw_pselect(nfds, readfds, writefds, exceptfds, timeout, mask);
   }
   return select_common(f_pselect, nfds, readfds, writefds, exceptfds, ns, nullptr, mask, mask != nullptr);
 }
