@@ -557,7 +557,8 @@ long wait(thread_state& t, function f, u64 timeout_ns, const sigset_t* call_mask
   if (plan.guard != wait_guard::none) count(t, f, c_guarded);
   finish_call(t, true);  // flushed before sleeping: the counters' cost hides in the block
   // The L probe: only where the thread was going to block for a while.
-  if (!interrupted && (deadline == no_bound || deadline - now > 4 * probe_delay_ns) && probe_due(now)) {
+  // (now may be past the deadline: a poll that overran it.)
+  if (!interrupted && (deadline == no_bound || deadline > sat_add(now, 4 * probe_delay_ns)) && probe_due(now)) {
     pollfd fds[1];
     const nfds_t n = probe_fds(fds);
     if (n) {
