@@ -130,12 +130,16 @@ void resolve(F& slot, const char* name) {
   slot = reinterpret_cast<F>(dlsym(RTLD_NEXT, name));
 }
 
+// The kernel's sigset size, a size_t: through syscall()'s varargs an int
+// leaves the register's upper half undefined (EINVAL under ASan).
+constexpr size_t kernel_sigset_bytes = _NSIG / 8;
+
 // The system calls themselves, for a C library without the wrapper
 // (epoll_pwait2 is glibc 2.35+; the kernel may still have it, or say
 // ENOSYS, which the epoll wait handles) and for calls that arrive while
 // another thread is still resolving.
 int raw_epoll_pwait2(int epfd, epoll_event* events, int maxevents, const timespec* timeout, const sigset_t* mask) {
-  return static_cast<int>(syscall(SYS_epoll_pwait2, epfd, events, maxevents, timeout, mask, _NSIG / 8));
+  return static_cast<int>(syscall(SYS_epoll_pwait2, epfd, events, maxevents, timeout, mask, kernel_sigset_bytes));
 }
 int raw_pselect(int nfds, fd_set* readfds, fd_set* writefds, fd_set* exceptfds, const timespec* timeout,
                 const sigset_t* mask) {
@@ -145,7 +149,7 @@ int raw_pselect(int nfds, fd_set* readfds, fd_set* writefds, fd_set* exceptfds, 
   struct {
     const sigset_t* mask;
     size_t size;
-  } mask_argument{mask, _NSIG / 8};
+  } mask_argument{mask, kernel_sigset_bytes};
   return static_cast<int>(syscall(SYS_pselect6, nfds, readfds, writefds, exceptfds, timeout ? &left : nullptr,
                                   mask ? &mask_argument : nullptr));
 }
@@ -370,7 +374,7 @@ u64 probe_wake_latency(pollfd* fds, nfds_t count) {
   const timespec delay{0, static_cast<long>(probe_delay_ns)};
   const u64 start = hosted::monotonic_ns();
   const int n = real.ppoll ? real.ppoll(fds, count, &delay, &all)
-                           : static_cast<int>(syscall(SYS_ppoll, fds, count, &delay, &all, _NSIG / 8));
+                           : static_cast<int>(syscall(SYS_ppoll, fds, count, &delay, &all, kernel_sigset_bytes));
   const u64 end = hosted::monotonic_ns();
   if (old_slack > 0) prctl(PR_SET_TIMERSLACK, static_cast<unsigned long>(old_slack), 0, 0, 0);
   errno = saved_errno;
@@ -947,7 +951,7 @@ __attribute__((visibility("default"))) int epoll_pwait(int epfd, epoll_event* ev
   if (timeout == 0 || maxevents <= 0 || !active()) {
     count_passthrough(f_epoll_pwait);
     return real.epoll_pwait ? real.epoll_pwait(epfd, events, maxevents, timeout, mask)
-                            : static_cast<int>(syscall(SYS_epoll_pwait, epfd, events, maxevents, timeout, mask, _NSIG / 8));
+                            : static_cast<int>(syscall(SYS_epoll_pwait, epfd, events, maxevents, timeout, mask, kernel_sigset_bytes));
   }
   return epoll_common(f_epoll_pwait, epfd, events, maxevents, ms_timeout_ns(timeout), mask, mask != nullptr);
 }
@@ -958,7 +962,7 @@ __attribute__((visibility("default"))) int epoll_pwait2(int epfd, epoll_event* e
   if (ns == 0 || maxevents <= 0 || !active()) {
     count_passthrough(f_epoll_pwait2);
     return real.epoll_pwait2 ? real.epoll_pwait2(epfd, events, maxevents, timeout, mask)
-                             : static_cast<int>(syscall(SYS_epoll_pwait2, epfd, events, maxevents, timeout, mask, _NSIG / 8));
+                             : static_cast<int>(syscall(SYS_epoll_pwait2, epfd, events, maxevents, timeout, mask, kernel_sigset_bytes));
   }
   return epoll_common(f_epoll_pwait2, epfd, events, maxevents, ns, mask, mask != nullptr);
 }
@@ -977,7 +981,7 @@ __attribute__((visibility("default"))) int ppoll(pollfd* fds, nfds_t nfds, const
   if (ns == 0 || nfds == 0 || !active()) {
     count_passthrough(f_ppoll);
     return real.ppoll ? real.ppoll(fds, nfds, timeout, mask)
-                      : static_cast<int>(syscall(SYS_ppoll, fds, nfds, timeout, mask, _NSIG / 8));
+                      : static_cast<int>(syscall(SYS_ppoll, fds, nfds, timeout, mask, kernel_sigset_bytes));
   }
   return poll_common(f_ppoll, fds, nfds, ns, mask, mask != nullptr);
 }

@@ -794,7 +794,10 @@ void call_masks() {
         signal_later interrupt(30, SIGUSR1);
         const long long start = now_ns();
         errno = 0;
-        CHECK(c.call(s.fd[0]) == 1);
+        const int n = c.call(s.fd[0]);
+        const int call_errno = errno;
+        CHECK(n == 1);
+        if (n != 1) fprintf(stderr, "[%s] returned %d, errno %d, after %lld ms\n", c.name, n, call_errno, ms_since(start));
         CHECK(ms_since(start) >= 290);
         CHECK(handled == 1);
       }
