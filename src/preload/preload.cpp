@@ -141,6 +141,11 @@ constexpr size_t kernel_sigset_bytes = _NSIG / 8;
 int raw_epoll_pwait2(int epfd, epoll_event* events, int maxevents, const timespec* timeout, const sigset_t* mask) {
   return static_cast<int>(syscall(SYS_epoll_pwait2, epfd, events, maxevents, timeout, mask, kernel_sigset_bytes));
 }
+int raw_ppoll(pollfd* fds, nfds_t nfds, const timespec* timeout, const sigset_t* mask) {
+  timespec left{};  // the kernel writes the time left back; the C function's timeout is const
+  if (timeout) left = *timeout;
+  return static_cast<int>(syscall(SYS_ppoll, fds, nfds, timeout ? &left : nullptr, mask, kernel_sigset_bytes));
+}
 int raw_pselect(int nfds, fd_set* readfds, fd_set* writefds, fd_set* exceptfds, const timespec* timeout,
                 const sigset_t* mask) {
   // pselect6 writes the time left back; the C function's timeout is const.
@@ -157,6 +162,15 @@ int raw_pselect(int nfds, fd_set* readfds, fd_set* writefds, fd_set* exceptfds, 
 // 0: not started, 1: resolving (a call from inside dlsym passes to the raw
 // system call), 2: ready.
 std::atomic<int> init_state{0};
+
+// A pointer in `real` may be read only once resolution has finished (the
+// acquire pairs with initialise()'s release): a call that comes while
+// another thread is still resolving, such as one from a thread a library
+// constructor started before ours ran, takes the system call instead.
+template <class F>
+bool use_real(const F& f) {  // by reference: the pointer is read after the check
+  return init_state.load(std::memory_order_acquire) == 2 && f != nullptr;
+}
 
 void resolve_all() {
   resolve(real.epoll_wait, "epoll_wait");
@@ -373,7 +387,7 @@ u64 probe_wake_latency(pollfd* fds, nfds_t count) {
   sigfillset(&all);
   const timespec delay{0, static_cast<long>(probe_delay_ns)};
   const u64 start = hosted::monotonic_ns();
-  const int n = real.ppoll ? real.ppoll(fds, count, &delay, &all)
+  const int n = use_real(real.ppoll) ? real.ppoll(fds, count, &delay, &all)
                            : static_cast<int>(syscall(SYS_ppoll, fds, count, &delay, &all, kernel_sigset_bytes));
   const u64 end = hosted::monotonic_ns();
   if (old_slack > 0) prctl(PR_SET_TIMERSLACK, static_cast<unsigned long>(old_slack), 0, 0, 0);
@@ -922,7 +936,7 @@ void write_stats() {
     const int fd = open(config.stats_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd >= 0) {
       (void)!write(fd, put.text, put.used);  // one write: lines of concurrent processes do not interleave
-      real.close ? real.close(fd) : close(fd);
+      use_real(real.close) ? real.close(fd) : close(fd);
     }
   }
   errno = saved_errno;
@@ -940,7 +954,7 @@ extern "C" {
 __attribute__((visibility("default"))) int epoll_wait(int epfd, epoll_event* events, int maxevents, int timeout) {
   if (timeout == 0 || maxevents <= 0 || !active()) {
     count_passthrough(f_epoll_wait);
-    return real.epoll_wait ? real.epoll_wait(epfd, events, maxevents, timeout)
+    return use_real(real.epoll_wait) ? real.epoll_wait(epfd, events, maxevents, timeout)
                            : static_cast<int>(syscall(SYS_epoll_wait, epfd, events, maxevents, timeout));
   }
   return epoll_common(f_epoll_wait, epfd, events, maxevents, ms_timeout_ns(timeout), nullptr, false);
@@ -950,7 +964,7 @@ __attribute__((visibility("default"))) int epoll_pwait(int epfd, epoll_event* ev
                                                        const sigset_t* mask) {
   if (timeout == 0 || maxevents <= 0 || !active()) {
     count_passthrough(f_epoll_pwait);
-    return real.epoll_pwait ? real.epoll_pwait(epfd, events, maxevents, timeout, mask)
+    return use_real(real.epoll_pwait) ? real.epoll_pwait(epfd, events, maxevents, timeout, mask)
                             : static_cast<int>(syscall(SYS_epoll_pwait, epfd, events, maxevents, timeout, mask, kernel_sigset_bytes));
   }
   return epoll_common(f_epoll_pwait, epfd, events, maxevents, ms_timeout_ns(timeout), mask, mask != nullptr);
@@ -961,7 +975,7 @@ __attribute__((visibility("default"))) int epoll_pwait2(int epfd, epoll_event* e
   const lazyidle::u64 ns = ts_timeout_ns(timeout);
   if (ns == 0 || maxevents <= 0 || !active()) {
     count_passthrough(f_epoll_pwait2);
-    return real.epoll_pwait2 ? real.epoll_pwait2(epfd, events, maxevents, timeout, mask)
+    return use_real(real.epoll_pwait2) ? real.epoll_pwait2(epfd, events, maxevents, timeout, mask)
                              : static_cast<int>(syscall(SYS_epoll_pwait2, epfd, events, maxevents, timeout, mask, kernel_sigset_bytes));
   }
   return epoll_common(f_epoll_pwait2, epfd, events, maxevents, ns, mask, mask != nullptr);
@@ -970,7 +984,7 @@ __attribute__((visibility("default"))) int epoll_pwait2(int epfd, epoll_event* e
 __attribute__((visibility("default"))) int poll(pollfd* fds, nfds_t nfds, int timeout) {
   if (timeout == 0 || nfds == 0 || !active()) {  // poll(NULL, 0, t) is a sleep: nothing to poll
     count_passthrough(f_poll);
-    return real.poll ? real.poll(fds, nfds, timeout) : static_cast<int>(syscall(SYS_poll, fds, nfds, timeout));
+    return use_real(real.poll) ? real.poll(fds, nfds, timeout) : static_cast<int>(syscall(SYS_poll, fds, nfds, timeout));
   }
   return poll_common(f_poll, fds, nfds, ms_timeout_ns(timeout), nullptr, false);
 }
@@ -980,8 +994,8 @@ __attribute__((visibility("default"))) int ppoll(pollfd* fds, nfds_t nfds, const
   const lazyidle::u64 ns = ts_timeout_ns(timeout);
   if (ns == 0 || nfds == 0 || !active()) {
     count_passthrough(f_ppoll);
-    return real.ppoll ? real.ppoll(fds, nfds, timeout, mask)
-                      : static_cast<int>(syscall(SYS_ppoll, fds, nfds, timeout, mask, kernel_sigset_bytes));
+    return use_real(real.ppoll) ? real.ppoll(fds, nfds, timeout, mask)
+                      : raw_ppoll(fds, nfds, timeout, mask);
   }
   return poll_common(f_ppoll, fds, nfds, ns, mask, mask != nullptr);
 }
@@ -992,7 +1006,7 @@ __attribute__((visibility("default"))) int select(int nfds, fd_set* readfds, fd_
   const bool invalid = timeout && (timeout->tv_sec < 0 || timeout->tv_usec < 0 || timeout->tv_usec >= 1'000'000);
   if (zero || invalid || nfds <= 0 || nfds > FD_SETSIZE || !active()) {
     count_passthrough(f_select);
-    return real.select ? real.select(nfds, readfds, writefds, exceptfds, timeout)
+    return use_real(real.select) ? real.select(nfds, readfds, writefds, exceptfds, timeout)
                        : static_cast<int>(syscall(SYS_select, nfds, readfds, writefds, exceptfds, timeout));
   }
   const lazyidle::u64 ns =
@@ -1006,7 +1020,7 @@ __attribute__((visibility("default"))) int pselect(int nfds, fd_set* readfds, fd
   const lazyidle::u64 ns = ts_timeout_ns(timeout);
   if (ns == 0 || nfds <= 0 || nfds > FD_SETSIZE || !active()) {
     count_passthrough(f_pselect);
-    return real.pselect ? real.pselect(nfds, readfds, writefds, exceptfds, timeout, mask)
+    return use_real(real.pselect) ? real.pselect(nfds, readfds, writefds, exceptfds, timeout, mask)
                         : raw_pselect(nfds, readfds, writefds, exceptfds, timeout, mask);
   }
   return select_common(f_pselect, nfds, readfds, writefds, exceptfds, ns, nullptr, mask, mask != nullptr);
@@ -1015,7 +1029,7 @@ __attribute__((visibility("default"))) int pselect(int nfds, fd_set* readfds, fd
 __attribute__((visibility("default"))) ssize_t recv(int fd, void* buffer, size_t length, int flags) {
   if (length == 0 || !active() || !receive_may_wait(fd, flags)) {
     count_passthrough(f_recv);
-    return real.recv ? real.recv(fd, buffer, length, flags) : syscall(SYS_recvfrom, fd, buffer, length, flags, nullptr, nullptr);
+    return use_real(real.recv) ? real.recv(fd, buffer, length, flags) : syscall(SYS_recvfrom, fd, buffer, length, flags, nullptr, nullptr);
   }
   return receive_common(
       f_recv, fd, flags, [&](int f) { return real.recv(fd, buffer, length, f); },
@@ -1026,7 +1040,7 @@ __attribute__((visibility("default"))) ssize_t recvfrom(int fd, void* buffer, si
                                                         sockaddr* address, socklen_t* address_length) {
   if (length == 0 || !active() || !receive_may_wait(fd, flags)) {
     count_passthrough(f_recvfrom);
-    return real.recvfrom ? real.recvfrom(fd, buffer, length, flags, address, address_length)
+    return use_real(real.recvfrom) ? real.recvfrom(fd, buffer, length, flags, address, address_length)
                          : syscall(SYS_recvfrom, fd, buffer, length, flags, address, address_length);
   }
   return receive_common(
@@ -1037,7 +1051,7 @@ __attribute__((visibility("default"))) ssize_t recvfrom(int fd, void* buffer, si
 __attribute__((visibility("default"))) ssize_t recvmsg(int fd, msghdr* message, int flags) {
   if (!active() || !receive_may_wait(fd, flags)) {
     count_passthrough(f_recvmsg);
-    return real.recvmsg ? real.recvmsg(fd, message, flags) : syscall(SYS_recvmsg, fd, message, flags);
+    return use_real(real.recvmsg) ? real.recvmsg(fd, message, flags) : syscall(SYS_recvmsg, fd, message, flags);
   }
   return receive_common(
       f_recvmsg, fd, flags, [&](int f) { return real.recvmsg(fd, message, f); },
@@ -1047,7 +1061,7 @@ __attribute__((visibility("default"))) ssize_t recvmsg(int fd, msghdr* message, 
 __attribute__((visibility("default"))) ssize_t read(int fd, void* buffer, size_t length) {
   if (length == 0 || !active() || !receive_may_wait(fd, 0)) {
     count_passthrough(f_read);
-    return real.read ? real.read(fd, buffer, length) : syscall(SYS_read, fd, buffer, length);
+    return use_real(real.read) ? real.read(fd, buffer, length) : syscall(SYS_read, fd, buffer, length);
   }
   return receive_common(
       f_read, fd, 0, [&](int f) { return real.recv(fd, buffer, length, f); },
@@ -1057,7 +1071,7 @@ __attribute__((visibility("default"))) ssize_t read(int fd, void* buffer, size_t
 __attribute__((visibility("default"))) ssize_t readv(int fd, const iovec* vector, int count) {
   if (count <= 0 || !active() || !receive_may_wait(fd, 0)) {
     count_passthrough(f_readv);
-    return real.readv ? real.readv(fd, vector, count) : syscall(SYS_readv, fd, vector, count);
+    return use_real(real.readv) ? real.readv(fd, vector, count) : syscall(SYS_readv, fd, vector, count);
   }
   return receive_common(
       f_readv, fd, 0,
@@ -1072,43 +1086,43 @@ __attribute__((visibility("default"))) ssize_t readv(int fd, const iovec* vector
 
 // _FORTIFY_SOURCE callers (Debian builds its packages with it).
 __attribute__((visibility("default"))) ssize_t __read_chk(int fd, void* buffer, size_t length, size_t buffer_length) {
-  if (length > buffer_length) return real.read_chk(fd, buffer, length, buffer_length);  // aborts, as glibc does
+  if (length > buffer_length) return use_real(real.read_chk) ? real.read_chk(fd, buffer, length, buffer_length) : (abort(), -1);  // aborts, as glibc does
   return read(fd, buffer, length);
 }
 __attribute__((visibility("default"))) ssize_t __recv_chk(int fd, void* buffer, size_t length, size_t buffer_length,
                                                           int flags) {
-  if (length > buffer_length) return real.recv_chk(fd, buffer, length, buffer_length, flags);
+  if (length > buffer_length) return use_real(real.recv_chk) ? real.recv_chk(fd, buffer, length, buffer_length, flags) : (abort(), -1);
   return recv(fd, buffer, length, flags);
 }
 __attribute__((visibility("default"))) ssize_t __recvfrom_chk(int fd, void* buffer, size_t length,
                                                               size_t buffer_length, int flags, sockaddr* address,
                                                               socklen_t* address_length) {
   if (length > buffer_length)
-    return real.recvfrom_chk(fd, buffer, length, buffer_length, flags, address, address_length);
+    return use_real(real.recvfrom_chk) ? real.recvfrom_chk(fd, buffer, length, buffer_length, flags, address, address_length) : (abort(), -1);
   return recvfrom(fd, buffer, length, flags, address, address_length);
 }
 __attribute__((visibility("default"))) int __poll_chk(pollfd* fds, nfds_t nfds, int timeout, size_t fds_length) {
-  if (fds_length / sizeof(pollfd) < nfds) return real.poll_chk(fds, nfds, timeout, fds_length);
+  if (fds_length / sizeof(pollfd) < nfds) return use_real(real.poll_chk) ? real.poll_chk(fds, nfds, timeout, fds_length) : (abort(), -1);
   return poll(fds, nfds, timeout);
 }
 __attribute__((visibility("default"))) int __ppoll_chk(pollfd* fds, nfds_t nfds, const timespec* timeout,
                                                        const sigset_t* mask, size_t fds_length) {
-  if (fds_length / sizeof(pollfd) < nfds) return real.ppoll_chk(fds, nfds, timeout, mask, fds_length);
+  if (fds_length / sizeof(pollfd) < nfds) return use_real(real.ppoll_chk) ? real.ppoll_chk(fds, nfds, timeout, mask, fds_length) : (abort(), -1);
   return ppoll(fds, nfds, timeout, mask);
 }
 
 // Descriptor changes that make a cached socket/not-socket answer stale.
 __attribute__((visibility("default"))) int close(int fd) {
   forget_fd(fd);
-  return real.close ? real.close(fd) : static_cast<int>(syscall(SYS_close, fd));
+  return use_real(real.close) ? real.close(fd) : static_cast<int>(syscall(SYS_close, fd));
 }
 __attribute__((visibility("default"))) int dup2(int from, int to) {
   forget_fd(to);
-  return real.dup2 ? real.dup2(from, to) : static_cast<int>(syscall(SYS_dup2, from, to));
+  return use_real(real.dup2) ? real.dup2(from, to) : static_cast<int>(syscall(SYS_dup2, from, to));
 }
 __attribute__((visibility("default"))) int dup3(int from, int to, int flags) {
   forget_fd(to);
-  return real.dup3 ? real.dup3(from, to, flags) : static_cast<int>(syscall(SYS_dup3, from, to, flags));
+  return use_real(real.dup3) ? real.dup3(from, to, flags) : static_cast<int>(syscall(SYS_dup3, from, to, flags));
 }
 __attribute__((visibility("default"))) int fcntl(int fd, int command, ...) {
   va_list arguments;
@@ -1117,7 +1131,7 @@ __attribute__((visibility("default"))) int fcntl(int fd, int command, ...) {
   va_end(arguments);
   if (command == F_SETFL) forget_fd(fd);
   const int result =
-      real.fcntl ? real.fcntl(fd, command, argument) : static_cast<int>(syscall(SYS_fcntl, fd, command, argument));
+      use_real(real.fcntl) ? real.fcntl(fd, command, argument) : static_cast<int>(syscall(SYS_fcntl, fd, command, argument));
   if (command == F_DUPFD || command == F_DUPFD_CLOEXEC) forget_fd(result);
   return result;
 }
@@ -1128,7 +1142,7 @@ __attribute__((visibility("default"))) int fcntl64(int fd, int command, ...) {
   va_end(arguments);
   if (command == F_SETFL) forget_fd(fd);
   const int result =
-      real.fcntl64 ? real.fcntl64(fd, command, argument) : static_cast<int>(syscall(SYS_fcntl, fd, command, argument));
+      use_real(real.fcntl64) ? real.fcntl64(fd, command, argument) : static_cast<int>(syscall(SYS_fcntl, fd, command, argument));
   if (command == F_DUPFD || command == F_DUPFD_CLOEXEC) forget_fd(result);
   return result;
 }
