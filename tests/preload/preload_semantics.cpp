@@ -61,13 +61,14 @@ const char* current_case = "";
     }                                                                                                    \
   } while (0)
 
-// 250 ms, or LAZYIDLE_TEST_LATE_MS: policy always spins through the
-// whole timeout, and CFS deschedules a spinning thread on an oversubscribed
-// machine for long (833 ms late for a 40 ms poll at load 15.8 on these 2
-// CPUs); its ctest run allows 2 s.
+// 1 s, or LAZYIDLE_TEST_LATE_MS: at load 15 on these 2 CPUs (other
+// engineers' builds) the real calls were up to 620 ms late under ctest -j2;
+// policy always spins through the whole timeout, and CFS deschedules a
+// spinning thread behind a full run queue for long (833 ms late for a 40 ms
+// poll at load 15.8); its ctest run allows 3 s.
 const long long late_ms = [] {
   const char* v = getenv("LAZYIDLE_TEST_LATE_MS");
-  return v && *v ? atoll(v) : 250ll;
+  return v && *v ? atoll(v) : 1000ll;
 }();
 
 long long now_ns() {
@@ -799,8 +800,8 @@ void call_masks() {
         CHECK(n == 1);
         if (n != 1) fprintf(stderr, "[%s] returned %d, errno %d, after %lld ms\n", c.name, n, call_errno, ms_since(start));
         CHECK(ms_since(start) >= 290);
-        CHECK(handled == 1);
       }
+      CHECK(handled == 1);  // by now: the signal thread has sent it (it may be late on a loaded machine)
       drain(s.fd[0]);
     }
   }
