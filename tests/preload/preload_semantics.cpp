@@ -944,7 +944,10 @@ int child_waits() {
   char drained;
   if (read(p.fd[0], &drained, 1) != 1) ++bad;
   const long long start = now_ns();
-  if (poll(&fd, 1, 20) != 0 || !on_time(start, 20'000'000)) ++bad;
+  // Not early; how late is the parent's cases' business (ASan children of
+  // a process with five threads are slow to schedule).
+  if (poll(&fd, 1, 20) != 0 || now_ns() - start < 20'000'000) ++bad;
+  if (bad) fprintf(stderr, "[%s] child %d: %d wrong result(s)\n", current_case, static_cast<int>(getpid()), bad);
   close(epfd);
   return bad;
 }
@@ -993,10 +996,32 @@ void fork_during_waits() {
     while (recv(s.fd[0], &c, 1, 0) == 1 && c == 'c') {
     }
   });
+  // The child starts no thread: after a fork from a process whose other
+  // threads are running, ASan's allocator lock may be held by one of them
+  // for good (seen: a child hung in pthread_create's free). The parent
+  // feeds it instead.
   for (int i = 0; i < 20; ++i) {
     if (i % 4 == 0) put(s.fd[1], "c");
+    auto feed = make_socketpair();
     const pid_t child = fork();
-    if (child == 0) _exit(child_waits() == 0 ? 0 : 1);
+    if (child == 0) {
+      int bad = 0;
+      char c = 0;
+      pollfd fd{feed.fd[0], POLLIN, 0};
+      if (poll(&fd, 1, 5000) != 1 || recv(feed.fd[0], &c, 1, 0) != 1 || c != 'a') ++bad;
+      const int epfd = epoll_create1(0);
+      epoll_event event{EPOLLIN, {}};
+      epoll_ctl(epfd, EPOLL_CTL_ADD, feed.fd[0], &event);
+      if (epoll_wait(epfd, &event, 1, 5000) != 1 || read(feed.fd[0], &c, 1) != 1 || c != 'b') ++bad;
+      if (recv(feed.fd[0], &c, 1, 0) != 1 || c != 'c') ++bad;  // a blocking receive that waits
+      const long long start = now_ns();
+      if (poll(&fd, 1, 20) != 0 || now_ns() - start < 20'000'000) ++bad;
+      _exit(bad);
+    }
+    for (const char* byte : {"a", "b", "c"}) {
+      sleep_ms(3);
+      put(feed.fd[1], byte);
+    }
     CHECK(child_succeeded(child));
   }
   stop = true;
@@ -1058,9 +1083,11 @@ void close_while_waiting() {
   {
     auto p = make_pipe();
     const int fd = p.fd[0];
+    std::atomic<bool> closed{false};
     later close_soon(30, [&] {
       close(fd);
       p.fd[0] = -1;
+      closed = true;
     });
     fd_set r;
     FD_ZERO(&r);
@@ -1068,9 +1095,10 @@ void close_while_waiting() {
     timeval tv{0, 200'000};
     errno = 0;
     const int n = select(fd + 1, &r, nullptr, nullptr, &tv);
+    const bool closed_before_return = closed;
     // Linux reports a descriptor closed during the wait as ready; closed
     // before the call, EBADF.
-    CHECK((n == 1 && FD_ISSET(fd, &r)) || (n == -1 && errno == EBADF));
+    CHECK((n == 1 && FD_ISSET(fd, &r)) || (n == -1 && errno == EBADF) || (n == 0 && !closed_before_return));
   }
 }
 
