@@ -82,11 +82,13 @@ grep -q "policy always" "$dir/err" || fail "--stats: no header: $(cat "$dir/err"
 grep -q "function .*calls .*passed .*ready .*waits .*caught .*blocked .*guarded .*poll ms" "$dir/err" ||
   fail "--stats: no column heads: $(cat "$dir/err")"
 for function in poll epoll_wait epoll_pwait epoll_pwait2 recv; do
-  line=$(grep "^  $function " "$dir/err")
-  [ -n "$line" ] || fail "--stats: no $function row"
-  caught=$(echo "$line" | awk '{print $6}')
-  [ "${caught:-0}" -gt 0 ] || fail "--stats: always caught no $function wait: $line"
+  grep -q "^  $function " "$dir/err" || fail "--stats: no $function row"
 done
+# The engine blocks now and then to keep B measured (one exploring block
+# per 100 ms), so a function with two or three waits may have caught none;
+# all of them together have.
+caught=$(awk '/^  [a-z_0-9]+ +[0-9]/ { sum += $6 } END { print sum + 0 }' "$dir/err")
+[ "$caught" -gt 0 ] || fail "--stats: always caught no wait: $(cat "$dir/err")"
 # --stats=FILE: one JSON line per process.
 expect 0 "" -- "$run" --policy default --stats="$dir/stats.json" -- "$program" poll_wakes
 [ "$(wc -l <"$dir/stats.json")" -ge 1 ] || fail "--stats=FILE wrote nothing"
