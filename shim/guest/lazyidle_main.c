@@ -211,10 +211,18 @@ MODULE_PARM_DESC(force, "register even when not running under a hypervisor");
 /*
  * Written only by its own CPU (from ->enter() or its hotplug callback);
  * debugfs readers on other CPUs may see a torn set of counters but never a
- * torn u64 on x86-64, which is good enough for statistics.
+ * torn u64 on x86-64, which is good enough for statistics. The governor
+ * itself (gov) is private to the CPU: readers see only gov_summary.
  */
 struct lazyidle_cpu {
 	struct lazyidle_gov_slot gov;
+	/*
+	 * What debugfs shows of the governor, published by this CPU after each
+	 * rebuild in one word, so kind and worst case always belong together:
+	 * LAZYIDLE_SUMMARY_VALID | kind << 32 | worst-case ratio per-mille.
+	 * 0 = not built yet.
+	 */
+	u64 gov_summary;
 	struct lazyidle_ledger ledger;
 	u64 entries;
 	u64 poll_hits;
@@ -245,6 +253,15 @@ struct lazyidle_cpu {
 };
 
 static DEFINE_PER_CPU_ALIGNED(struct lazyidle_cpu, lazyidle_cpus);
+
+#define LAZYIDLE_SUMMARY_VALID	BIT_ULL(63)
+
+static __always_inline u64 lazyidle_gov_summary(const struct lazyidle_gov_blob *blob,
+						unsigned int kind)
+{
+	return LAZYIDLE_SUMMARY_VALID | (u64)kind << 32 |
+	       lazyidle_core_worst_case_permille(blob, kind);
+}
 
 /* Test hook: steal pretended per halt, for guests without KVM steal time. */
 static u64 lazyidle_inject_steal_ns;
@@ -405,7 +422,8 @@ static noinline notrace int lazyidle_enter(struct cpuidle_device *dev,
 		bound = next > mono_start ? next - mono_start : 0;
 
 	cost = lazyidle_block_cost(c, &b_source);
-	lazyidle_gov_refresh(&c->gov);
+	if (lazyidle_gov_refresh(&c->gov))
+		WRITE_ONCE(c->gov_summary, lazyidle_gov_summary(&c->gov.blob, c->gov.kind));
 	lazyidle_core_select(&c->gov.blob, c->gov.kind, cost, bound, &decision);
 	budget = lazyidle_steal_budget(c, lazyidle_policy_budget(decision.poll_budget_ns));
 
@@ -590,6 +608,7 @@ static int lazyidle_cpu_online(unsigned int cpu)
 	u64 msr;
 
 	c->gov.generation = 0;	/* rebuilt at this CPU's next idle */
+	WRITE_ONCE(c->gov_summary, 0);
 	c->steal_area = NULL;
 	c->host_info_area = NULL;
 	c->host_wake_latency_ns = 0;
@@ -625,7 +644,22 @@ static int lazyidle_stats_show(struct seq_file *m, void *unused)
 	int cpu = (long)m->private;
 	const struct lazyidle_cpu *c = per_cpu_ptr(&lazyidle_cpus, cpu);
 	struct lazyidle_ledger ledger = c->ledger;
+	u64 summary = READ_ONCE(c->gov_summary);
+	unsigned int kind;
 	int i;
+
+	/*
+	 * Never c->gov: its owner may be rebuilding it right now. A CPU that
+	 * has not idled since loading shows what it will build: a governor of
+	 * the current kind and knobs, built here on the stack.
+	 */
+	if (!(summary & LAZYIDLE_SUMMARY_VALID)) {
+		struct lazyidle_gov_slot fresh = {};
+
+		lazyidle_gov_refresh(&fresh);
+		summary = lazyidle_gov_summary(&fresh.blob, fresh.kind);
+	}
+	kind = (summary >> 32) & 0xff;
 
 	seq_printf(m, "cpu %d\n", cpu);
 	seq_printf(m, "entries %llu\n", READ_ONCE(c->entries));
@@ -636,8 +670,8 @@ static int lazyidle_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "budget_ns %llu\n", READ_ONCE(c->last_budget_ns));
 	seq_printf(m, "predicted_ns %llu\n", READ_ONCE(c->last_expected_ns));
 	seq_printf(m, "confidence_q10 %u\n", READ_ONCE(c->last_confidence_q10));
-	seq_printf(m, "governor %s+%s\n", lazyidle_core_predictor_name(c->gov.kind),
-		   lazyidle_core_policy_name(c->gov.kind));
+	seq_printf(m, "governor %s+%s\n", lazyidle_core_predictor_name(kind),
+		   lazyidle_core_policy_name(kind));
 	seq_printf(m, "lambda_q10 %u\n", READ_ONCE(c->last_lambda_q10));
 	seq_printf(m, "block_cost_ns %llu\n", READ_ONCE(c->last_block_cost_ns));
 	seq_printf(m, "calibrated_cost_ns %llu\n", READ_ONCE(c->calibrated_cost_ns));
@@ -666,8 +700,7 @@ static int lazyidle_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "ledger_cost_ns %llu\n", ledger.decision_cost_ns);
 	seq_printf(m, "ledger_opt_ns %llu\n", ledger.optimal_cost_ns);
 	seq_printf(m, "ratio_permille %llu\n", lazyidle_core_ledger_ratio_permille(&ledger));
-	seq_printf(m, "worst_case_permille %u\n",
-		   lazyidle_core_worst_case_permille(&c->gov.blob, c->gov.kind));
+	seq_printf(m, "worst_case_permille %u\n", (u32)summary);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(lazyidle_stats);

@@ -127,6 +127,22 @@ else
   guest_fail "policy=augmented rebuilds both CPUs' governors ($gov0 / $gov1)"
 fi
 
+# ---- stats read against the owning CPU's governor rebuild (issue 12, 1) ------
+# A writer flips policy core/augmented and lambda_min_permille while a reader
+# on CPU 0 reads both CPUs' stats and CPU 1 naps 20 us at a time, so each
+# write is followed by a rebuild on CPU 1 while it is being read. The stats
+# come from the snapshot the owning CPU publishes after a rebuild; reading
+# the blob itself (the old code) took a divide error within seconds here
+# (oops=panic ends the guest without the sentinel).
+race_out=$(/bin/statsrace 8); race_rc=$?
+guest_info "$race_out"
+race_writes=$(echo "$race_out" | sed -n 's/.*writes=\([0-9]*\).*/\1/p')
+if [ "$race_rc" -eq 0 ] && [ "${race_writes:-0}" -ge 1000 ]; then
+  guest_pass "stats read during 8 s of governor rebuilds: no oops, every read consistent ($race_out)"
+else
+  guest_fail "stats read during governor rebuilds: rc $race_rc ($race_out), need >= 1000 knob writes"
+fi
+
 # Thresholds (docs/guest-shim.md, "Measured"): a run in the polling regime
 # measured 685-997/1000 (break-even default), one in the halting regime
 # 13-103/1000; 500 is "most", and fails a driver that does not poll
