@@ -23,8 +23,15 @@
  * steal-time area (KVM_FEATURE_HALT_POLL_INFO, shim/host/patches/0003), that
  * figure replaces the median (use_host_latency=1); the median is the fallback.
  *
- * ->enter() runs with interrupts off and RCU not watching: no printk, no
- * locks, no tracing (everything it calls is notrace or inline).
+ * RCU: the state is CPUIDLE_FLAG_RCU_IDLE, so ->enter() runs with RCU
+ * watching and leaves it only around the halt itself
+ * (lazyidle_rcu_idle_halt(), lazyidle_compat.h), as the kernel's own
+ * default idle does. Without the flag, 6.12's cpuidle_enter_state() would
+ * call ->enter() with RCU off throughout (and require it to be noinstr);
+ * deciding, polling and accounting with RCU watching keeps all of it
+ * ordinary kernel code on both kernels. ->enter() runs with interrupts
+ * off, enables them only while polling and returns with them off, which
+ * 6.12 checks (WARN "leaked IRQ state") and 6.1 accepts.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -49,6 +56,7 @@
 #include <asm/irqflags.h>
 #include <asm/msr.h>
 
+#include "lazyidle_compat.h"
 #include "lazyidle_core.h"
 #include "lazyidle_internal.h"
 
@@ -263,8 +271,15 @@ static __always_inline u64 lazyidle_gov_summary(const struct lazyidle_gov_blob *
 	       lazyidle_core_worst_case_permille(blob, kind);
 }
 
+/*
+ * Fault-injection hooks (debugfs inject_*) exist only in test builds
+ * (make LAZYIDLE_TEST_HOOKS=y, what scripts/test-guest builds); the
+ * production module (DKMS, a plain make) has none of them.
+ */
+#ifdef LAZYIDLE_TEST_HOOKS
 /* Test hook: steal pretended per halt, for guests without KVM steal time. */
 static u64 lazyidle_inject_steal_ns;
+#endif
 
 /*
  * KVM_FEATURE_HALT_POLL_INFO is not in Debian's 6.1 headers: it is defined by
@@ -300,9 +315,31 @@ static const char *const lazyidle_b_source_names[] = {
  * area read this one instead, with the same reader and the same consumer;
  * only the page differs. A CPU whose host really publishes ignores it.
  */
+#ifdef LAZYIDLE_TEST_HOOKS
 static struct kvm_steal_time lazyidle_inject_area;
 static struct kvm_steal_time *lazyidle_inject_area_ptr;
 static DEFINE_MUTEX(lazyidle_inject_lock);
+
+static __always_inline u64 lazyidle_injected_steal_ns(void)
+{
+	return READ_ONCE(lazyidle_inject_steal_ns);
+}
+
+static __always_inline const struct kvm_steal_time *lazyidle_injected_area(void)
+{
+	return READ_ONCE(lazyidle_inject_area_ptr);
+}
+#else
+static __always_inline u64 lazyidle_injected_steal_ns(void)
+{
+	return 0;
+}
+
+static __always_inline const struct kvm_steal_time *lazyidle_injected_area(void)
+{
+	return NULL;
+}
+#endif
 
 /* Check the clock (and so the budget) every this many pause instructions. */
 #define LAZYIDLE_RELAX_COUNT 32
@@ -346,7 +383,7 @@ static __always_inline void lazyidle_read_host_info(const struct kvm_steal_time 
 static __always_inline const struct kvm_steal_time *
 lazyidle_host_info_area(const struct lazyidle_cpu *c)
 {
-	return c->host_info_area ? c->host_info_area : READ_ONCE(lazyidle_inject_area_ptr);
+	return c->host_info_area ? c->host_info_area : lazyidle_injected_area();
 }
 
 /*
@@ -403,8 +440,13 @@ static __always_inline u64 lazyidle_steal_budget(struct lazyidle_cpu *c, u64 bud
 	return lazyidle_core_mul_div(budget, 1024 - c->steal_q10, 1024);
 }
 
-static noinline notrace int lazyidle_enter(struct cpuidle_device *dev,
-				  struct cpuidle_driver *drv, int index)
+/*
+ * __cpuidle: in .cpuidle.text, where the NMI backtrace code recognises an
+ * idle CPU (and, on 6.12, noinstr: the RCU-idle halt inlined here is
+ * outside any instrumentation).
+ */
+static __cpuidle int lazyidle_enter(struct cpuidle_device *dev,
+				    struct cpuidle_driver *drv, int index)
 {
 	struct lazyidle_cpu *c = this_cpu_ptr(&lazyidle_cpus);
 	struct lazyidle_decision decision;
@@ -445,13 +487,11 @@ static noinline notrace int lazyidle_enter(struct cpuidle_device *dev,
 	}
 	poll_end = local_clock();
 
-	if (current_clr_polling_and_test()) {
-		local_irq_enable();
-	} else {
+	if (!current_clr_polling_and_test()) {
 		halt_mono = ktime_get_mono_fast_ns();
 		steal_before = lazyidle_read_steal(c->steal_area);
-		/* sti; hlt: returns with interrupts on, after the waking handler ran. */
-		safe_halt();
+		/* sti; hlt, the waking handler runs, cli: IRQs off again. */
+		lazyidle_rcu_idle_halt();
 		halted = true;
 	}
 	end = local_clock();
@@ -460,7 +500,7 @@ static noinline notrace int lazyidle_enter(struct cpuidle_device *dev,
 	if (halted) {
 		u64 wake_mono = ktime_get_mono_fast_ns();
 		u64 steal = lazyidle_read_steal(c->steal_area) - steal_before +
-			    READ_ONCE(lazyidle_inject_steal_ns);
+			    lazyidle_injected_steal_ns();
 		const struct kvm_steal_time *info = lazyidle_host_info_area(c);
 		u32 shift = lazyidle_knob_get(&lazyidle_calib_shift);
 		u64 share_q10;
@@ -539,6 +579,7 @@ static struct cpuidle_driver lazyidle_driver = {
 			.exit_latency = 1,
 			.target_residency = 1,
 			.enter = lazyidle_enter,
+			.flags = CPUIDLE_FLAG_RCU_IDLE,
 		},
 	},
 	.state_count = 1,
@@ -687,7 +728,7 @@ static int lazyidle_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "steal_stops %llu\n", READ_ONCE(c->steal_stops));
 	seq_printf(m, "steal_source %s\n", c->steal_area ? "kvm" : "none");
 	seq_printf(m, "host_info_source %s\n", c->host_info_area ? "kvm" :
-		   READ_ONCE(lazyidle_inject_area_ptr) ? "inject" : "none");
+		   lazyidle_injected_area() ? "inject" : "none");
 	seq_printf(m, "host_wake_latency_ns %llu\n", READ_ONCE(c->host_wake_latency_ns));
 	seq_printf(m, "host_halt_poll_ns %llu\n", READ_ONCE(c->host_halt_poll_ns));
 	seq_printf(m, "host_info_reads %llu\n", READ_ONCE(c->host_info_reads));
@@ -715,6 +756,7 @@ static int lazyidle_governor_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(lazyidle_governor);
 
+#ifdef LAZYIDLE_TEST_HOOKS
 /*
  * Writes one word of the stand-in host info page as the host does: version
  * odd, field, version even. Values are what the ABI can carry (u32); the
@@ -767,18 +809,35 @@ static int lazyidle_inject_poll_get(void *data, u64 *val)
 DEFINE_DEBUGFS_ATTRIBUTE(lazyidle_inject_poll_fops, lazyidle_inject_poll_get,
 			 lazyidle_inject_poll_set, "%llu\n");
 
-static void lazyidle_debugfs_init(void)
+static void lazyidle_inject_init(void)
 {
-	char name[16];
-	int cpu;
+	/* A previous load's injection does not survive reloading. */
+	memset(&lazyidle_inject_area, 0, sizeof(lazyidle_inject_area));
+	lazyidle_inject_area_ptr = NULL;
+	lazyidle_inject_steal_ns = 0;
+}
 
-	lazyidle_debugfs = debugfs_create_dir("lazyidle", NULL);
+static void lazyidle_inject_debugfs_init(void)
+{
 	debugfs_create_u64("inject_steal_ns", 0644, lazyidle_debugfs,
 			   &lazyidle_inject_steal_ns);
 	debugfs_create_file_unsafe("inject_host_wake_latency_ns", 0644, lazyidle_debugfs,
 				   NULL, &lazyidle_inject_latency_fops);
 	debugfs_create_file_unsafe("inject_host_halt_poll_ns", 0644, lazyidle_debugfs,
 				   NULL, &lazyidle_inject_poll_fops);
+}
+#else
+static void lazyidle_inject_init(void) {}
+static void lazyidle_inject_debugfs_init(void) {}
+#endif
+
+static void lazyidle_debugfs_init(void)
+{
+	char name[16];
+	int cpu;
+
+	lazyidle_debugfs = debugfs_create_dir("lazyidle", NULL);
+	lazyidle_inject_debugfs_init();
 	debugfs_create_file("governor", 0444, lazyidle_debugfs, NULL,
 			    &lazyidle_governor_fops);
 	for_each_possible_cpu(cpu) {
@@ -810,9 +869,7 @@ static int __init lazyidle_init(void)
 	lazyidle_kvm = kvm_para_available();
 	/* The host series' two words sit where Debian's headers have pad[0..1]. */
 	BUILD_BUG_ON(offsetof(struct kvm_steal_time, pad) != 20);
-	/* A previous load's injection does not survive reloading. */
-	memset(&lazyidle_inject_area, 0, sizeof(lazyidle_inject_area));
-	lazyidle_inject_area_ptr = NULL;
+	lazyidle_inject_init();
 
 	/* A never-onlined CPU still gets a valid governor. */
 	for_each_possible_cpu(cpu) {
