@@ -19,10 +19,14 @@ enum lazyidle_policy {
 	LAZYIDLE_POLICY_AUGMENTED,	/* prediction-augmented, trust lambda */
 };
 
+/*
+ * unsigned int, so the setters are the kernel's param_set_uint_minmax();
+ * every range fits (the largest bound is 100 ms in ns).
+ */
 struct lazyidle_knob {
-	u64 value;
-	u64 min;
-	u64 max;
+	unsigned int value;
+	unsigned int min;
+	unsigned int max;
 };
 
 extern struct lazyidle_knob lazyidle_poll_limit_ns;

@@ -40,6 +40,7 @@
 #include <linux/cpuidle.h>
 #include <linux/cpuidle_haltpoll.h>
 #include <linux/debugfs.h>
+#include <linux/delay.h>
 #include <linux/kvm_para.h>
 #include <linux/log2.h>
 #include <linux/module.h>
@@ -101,15 +102,28 @@ static void lazyidle_bump_generation(void)
 	WRITE_ONCE(lazyidle_gov_generation, next ? next : 1);
 }
 
+/*
+ * Parses into *value with the knob's range (param_set_uint_minmax():
+ * -EINVAL outside it or on garbage), leaving the knob untouched.
+ */
+static int lazyidle_knob_parse(const char *val, const struct kernel_param *kp,
+			       unsigned int *value)
+{
+	const struct lazyidle_knob *knob = kp->arg;
+	struct kernel_param into = *kp;
+
+	into.arg = value;
+	return param_set_uint_minmax(val, &into, knob->min, knob->max);
+}
+
 static int lazyidle_knob_set(const char *val, const struct kernel_param *kp)
 {
 	struct lazyidle_knob *knob = kp->arg;
-	u64 value;
+	unsigned int value;
+	int ret = lazyidle_knob_parse(val, kp, &value);
 
-	if (kstrtoull(val, 0, &value))
-		return -EINVAL;
-	if (value < knob->min || value > knob->max)
-		return -EINVAL;
+	if (ret)
+		return ret;
 	WRITE_ONCE(knob->value, value);
 	return 0;
 }
@@ -118,7 +132,7 @@ static int lazyidle_knob_show(char *buffer, const struct kernel_param *kp)
 {
 	const struct lazyidle_knob *knob = kp->arg;
 
-	return sysfs_emit(buffer, "%llu\n", READ_ONCE(knob->value));
+	return sysfs_emit(buffer, "%u\n", READ_ONCE(knob->value));
 }
 
 static const struct kernel_param_ops lazyidle_knob_ops = {
@@ -127,21 +141,32 @@ static const struct kernel_param_ops lazyidle_knob_ops = {
 };
 
 /*
- * lambda_min <= lambda_max is part of the range: a write that would cross
- * the other bound is refused like any out-of-range value. Parameters are
- * set under the module's param lock, so the pair cannot race with itself.
+ * Set once lazyidle_init() has checked the load-time parameters; before,
+ * a parameter is checked alone, since the other one of a pair may come
+ * later on the command line.
+ */
+static bool lazyidle_params_checked;
+
+/*
+ * lambda_min <= lambda_max is part of the range: once loaded, a write that
+ * would cross the other bound is refused like any out-of-range value; at
+ * load time the pair is checked after all parameters are parsed
+ * (lazyidle_init()), so their order on the command line does not matter.
+ * Parameters are set under the module's param lock, so the pair cannot race
+ * with itself.
  */
 static int lazyidle_lambda_set(const char *val, const struct kernel_param *kp)
 {
 	struct lazyidle_knob *knob = kp->arg;
-	u64 value;
+	unsigned int value;
+	int ret = lazyidle_knob_parse(val, kp, &value);
 
-	if (kstrtoull(val, 0, &value) || value < knob->min || value > knob->max)
-		return -EINVAL;
-	if (knob == &lazyidle_lambda_min_permille &&
+	if (ret)
+		return ret;
+	if (lazyidle_params_checked && knob == &lazyidle_lambda_min_permille &&
 	    value > READ_ONCE(lazyidle_lambda_max_permille.value))
 		return -EINVAL;
-	if (knob == &lazyidle_lambda_max_permille &&
+	if (lazyidle_params_checked && knob == &lazyidle_lambda_max_permille &&
 	    value < READ_ONCE(lazyidle_lambda_min_permille.value))
 		return -EINVAL;
 	WRITE_ONCE(knob->value, value);
@@ -231,6 +256,8 @@ struct lazyidle_cpu {
 	 * 0 = not built yet.
 	 */
 	u64 gov_summary;
+	/* 1 from the start of lazyidle_enter() to its return: unload waits on it. */
+	int in_enter;
 	struct lazyidle_ledger ledger;
 	u64 entries;
 	u64 poll_hits;
@@ -455,6 +482,7 @@ static __cpuidle int lazyidle_enter(struct cpuidle_device *dev,
 	u32 b_source;
 	bool halted = false;
 
+	WRITE_ONCE(c->in_enter, 1);
 	start = local_clock();
 	mono_start = ktime_get_mono_fast_ns();
 	next = (u64)READ_ONCE(dev->next_hrtimer);
@@ -528,6 +556,11 @@ static __cpuidle int lazyidle_enter(struct cpuidle_device *dev,
 				c->calibrated_cost_ns = c->calib_samples ?
 					lazyidle_core_median_step(c->calibrated_cost_ns, lateness) :
 					lateness;
+				/*
+				 * Not DECLARE_EWMA: its weight is a compile-time
+				 * constant and calib_shift is a knob; and this is
+				 * the core's ewma_step, so C and C++ round alike.
+				 */
 				c->lateness_mean_ns = c->calib_samples ?
 					lazyidle_core_ewma(c->lateness_mean_ns, lateness, shift) :
 					lateness;
@@ -565,6 +598,8 @@ static __cpuidle int lazyidle_enter(struct cpuidle_device *dev,
 	 */
 	lazyidle_core_ledger_add(&c->ledger, idle_ns,
 				 halted ? budget : max(budget, idle_ns), cost);
+	/* Every access of this call is done before unload may see 0. */
+	smp_store_release(&c->in_enter, 0);
 	return index;
 }
 
@@ -628,18 +663,14 @@ static enum cpuhp_state lazyidle_hp_state;
 
 /*
  * kvm_para_has_feature() calls kvm_arch_para_features(), which vmlinux does
- * not export; read the KVM feature leaf the same way ourselves.
+ * not export; find KVM's leaves with the kernel's hypervisor_cpuid_base()
+ * (an inline) and read the feature leaf ourselves.
  */
 static bool lazyidle_kvm_has_feature(unsigned int feature)
 {
-	unsigned int base, eax, signature[3];
+	u32 base = hypervisor_cpuid_base(KVM_SIGNATURE, 0);
 
-	for (base = 0x40000000; base < 0x40010000; base += 0x100) {
-		cpuid(base, &eax, &signature[0], &signature[1], &signature[2]);
-		if (!memcmp(signature, "KVMKVMKVM\0\0\0", 12))
-			return cpuid_eax(base | KVM_CPUID_FEATURES) & (1u << feature);
-	}
-	return false;
+	return base && (cpuid_eax(base | KVM_CPUID_FEATURES) & (1u << feature));
 }
 
 /* Runs on @cpu itself, so the MSR read and the statistics reset are local. */
@@ -857,6 +888,17 @@ static int __init lazyidle_init(void)
 	struct cpuidle_driver *existing;
 	int cpu, ret;
 
+	if (lazyidle_lambda_min_permille.value > lazyidle_lambda_max_permille.value) {
+		pr_err("lambda_min_permille %u > lambda_max_permille %u\n",
+		       lazyidle_lambda_min_permille.value, lazyidle_lambda_max_permille.value);
+		return -EINVAL;
+	}
+	lazyidle_params_checked = true;
+	/* Like cpuidle-haltpoll: idle= on the command line means hands off. */
+	if (boot_option_idle_override != IDLE_NO_OVERRIDE) {
+		pr_info("idle= given on the kernel command line; not registering\n");
+		return -ENODEV;
+	}
 	if (!force && !boot_cpu_has(X86_FEATURE_HYPERVISOR)) {
 		pr_info("not a hypervisor guest; load with force=1 to use anyway\n");
 		return -ENODEV;
@@ -899,10 +941,28 @@ static int __init lazyidle_init(void)
 
 static void __exit lazyidle_exit(void)
 {
+	int cpu;
+
 	cancel_delayed_work_sync(&lazyidle_publish_work);
 	debugfs_remove_recursive(lazyidle_debugfs);
-	/* Waits until no CPU can be inside lazyidle_enter() any more. */
+	/*
+	 * cpuidle_unregister() stops new entries and waits for an RCU grace
+	 * period, but that does not wait out a CPU inside lazyidle_enter():
+	 * the halt runs RCU-idle (an extended quiescent state), so a CPU
+	 * halted in our text does not hold the grace period up and runs the
+	 * rest of lazyidle_enter() whenever it wakes. So: kick idle CPUs until
+	 * none is inside; the grace period after that covers the few
+	 * instructions after in_enter is cleared (RCU watching, preemption
+	 * off until the idle loop's next quiescent state).
+	 */
 	cpuidle_unregister(&lazyidle_driver);
+	for_each_possible_cpu(cpu) {
+		while (smp_load_acquire(&per_cpu_ptr(&lazyidle_cpus, cpu)->in_enter)) {
+			wake_up_all_idle_cpus();
+			usleep_range(100, 200);
+		}
+	}
+	synchronize_rcu();
 	cpuhp_remove_state(lazyidle_hp_state);
 }
 

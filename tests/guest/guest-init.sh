@@ -350,6 +350,8 @@ try_bad policy bogus
 try_bad guest_halt_poll_ns 10000001
 try_bad guest_halt_poll_ns -1
 try_bad guest_halt_poll_ns abc
+try_bad guest_halt_poll_ns 4294967296
+try_bad guest_halt_poll_ns 5x
 try_bad block_cost_ns 99
 try_bad block_cost_ns 10000001
 try_bad calibrate 2
@@ -465,6 +467,28 @@ if insmod $MOD guest_halt_poll_ns=99999999 2>/dev/null; then
   guest_fail "insmod with out-of-range guest_halt_poll_ns was accepted"; rmmod lazyidle
 else
   guest_pass "insmod with out-of-range guest_halt_poll_ns refused"
+fi
+# The lambda pair is checked after all parameters are parsed: either order
+# of a valid pair loads, an inverted pair is refused whatever the order.
+lambda_ok=1
+for args in "lambda_max_permille=400 lambda_min_permille=300" "lambda_min_permille=300 lambda_max_permille=400"; do
+  # shellcheck disable=SC2086
+  if insmod $MOD $args; then
+    got="$(cat $PARAMS/lambda_min_permille)/$(cat $PARAMS/lambda_max_permille)"
+    [ "$got" = 300/400 ] || { guest_info "insmod $args: lambda_min/max $got"; lambda_ok=0; }
+    rmmod lazyidle || lambda_ok=0
+  else
+    guest_info "insmod $args refused"; lambda_ok=0
+  fi
+done
+for args in "lambda_min_permille=700 lambda_max_permille=600" "lambda_max_permille=600 lambda_min_permille=700"; do
+  # shellcheck disable=SC2086
+  if insmod $MOD $args 2>/dev/null; then guest_info "insmod $args accepted"; lambda_ok=0; rmmod lazyidle; fi
+done
+if [ $lambda_ok -eq 1 ]; then
+  guest_pass "lambda pair checked after all load parameters: 300/400 loads in either order, 700/600 refused in either order ($(dmesg | grep 'lazyidle: lambda_min' | tail -1 | sed 's/^\[[^]]*\] //'))"
+else
+  guest_fail "lambda pair at load time"
 fi
 driver=$(cat $CPUIDLE/current_driver)
 if [ "$driver" = none ]; then guest_pass "unloaded cleanly (current_driver none)"; else guest_fail "after unload current_driver is '$driver'"; fi
