@@ -19,10 +19,14 @@ enum lazyidle_policy {
 	LAZYIDLE_POLICY_AUGMENTED,	/* prediction-augmented, trust lambda */
 };
 
+/*
+ * unsigned int, so the setters are the kernel's param_set_uint_minmax();
+ * every range fits (the largest bound is 100 ms in ns).
+ */
 struct lazyidle_knob {
-	u64 value;
-	u64 min;
-	u64 max;
+	unsigned int value;
+	unsigned int min;
+	unsigned int max;
 };
 
 extern struct lazyidle_knob lazyidle_poll_limit_ns;
@@ -54,22 +58,28 @@ static inline unsigned int lazyidle_permille_to_q10(u64 permille)
 }
 
 /*
- * Rebuild a governor whose kind or knobs are stale. Done by the slot's only
- * user (its CPU, or its waiter), so no lock: a knob write takes effect at
- * each slot's next decision.
+ * Rebuild a governor whose kind or knobs are stale; true when it did. Done
+ * by the slot's only user (its CPU, or its waiter), so no lock: a knob write
+ * takes effect at each slot's next decision. Nobody else may read the slot:
+ * a rebuild rewrites the blob and the kind one after the other, so a reader
+ * on another CPU can pair one kind with the other's bytes (issue 12: the
+ * augmented policy's worst case then divides by a zero lambda). What others
+ * need is published by the owner from its own consistent view
+ * (lazyidle_main.c, struct lazyidle_cpu.gov_summary).
  */
-static inline void lazyidle_gov_refresh(struct lazyidle_gov_slot *slot)
+static inline bool lazyidle_gov_refresh(struct lazyidle_gov_slot *slot)
 {
 	unsigned int generation = READ_ONCE(lazyidle_gov_generation);
 	unsigned int kind = lazyidle_policy_kind();
 
 	if (likely(slot->generation == generation && slot->kind == kind))
-		return;
+		return false;
 	lazyidle_core_gov_init(&slot->blob, kind,
 		lazyidle_permille_to_q10(lazyidle_knob_get(&lazyidle_lambda_min_permille)),
 		lazyidle_permille_to_q10(lazyidle_knob_get(&lazyidle_lambda_max_permille)));
 	slot->kind = kind;
 	slot->generation = generation;
+	return true;
 }
 
 /* The budget the active policy allows for a core decision. */

@@ -23,8 +23,15 @@
  * steal-time area (KVM_FEATURE_HALT_POLL_INFO, shim/host/patches/0003), that
  * figure replaces the median (use_host_latency=1); the median is the fallback.
  *
- * ->enter() runs with interrupts off and RCU not watching: no printk, no
- * locks, no tracing (everything it calls is notrace or inline).
+ * RCU: the state is CPUIDLE_FLAG_RCU_IDLE, so ->enter() runs with RCU
+ * watching and leaves it only around the halt itself
+ * (lazyidle_rcu_idle_halt(), lazyidle_compat.h), as the kernel's own
+ * default idle does. Without the flag, 6.12's cpuidle_enter_state() would
+ * call ->enter() with RCU off throughout (and require it to be noinstr);
+ * deciding, polling and accounting with RCU watching keeps all of it
+ * ordinary kernel code on both kernels. ->enter() runs with interrupts
+ * off, enables them only while polling and returns with them off, which
+ * 6.12 checks (WARN "leaked IRQ state") and 6.1 accepts.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -33,6 +40,7 @@
 #include <linux/cpuidle.h>
 #include <linux/cpuidle_haltpoll.h>
 #include <linux/debugfs.h>
+#include <linux/delay.h>
 #include <linux/kvm_para.h>
 #include <linux/log2.h>
 #include <linux/module.h>
@@ -49,6 +57,7 @@
 #include <asm/irqflags.h>
 #include <asm/msr.h>
 
+#include "lazyidle_compat.h"
 #include "lazyidle_core.h"
 #include "lazyidle_internal.h"
 
@@ -93,15 +102,28 @@ static void lazyidle_bump_generation(void)
 	WRITE_ONCE(lazyidle_gov_generation, next ? next : 1);
 }
 
+/*
+ * Parses into *value with the knob's range (param_set_uint_minmax():
+ * -EINVAL outside it or on garbage), leaving the knob untouched.
+ */
+static int lazyidle_knob_parse(const char *val, const struct kernel_param *kp,
+			       unsigned int *value)
+{
+	const struct lazyidle_knob *knob = kp->arg;
+	struct kernel_param into = *kp;
+
+	into.arg = value;
+	return param_set_uint_minmax(val, &into, knob->min, knob->max);
+}
+
 static int lazyidle_knob_set(const char *val, const struct kernel_param *kp)
 {
 	struct lazyidle_knob *knob = kp->arg;
-	u64 value;
+	unsigned int value;
+	int ret = lazyidle_knob_parse(val, kp, &value);
 
-	if (kstrtoull(val, 0, &value))
-		return -EINVAL;
-	if (value < knob->min || value > knob->max)
-		return -EINVAL;
+	if (ret)
+		return ret;
 	WRITE_ONCE(knob->value, value);
 	return 0;
 }
@@ -110,7 +132,7 @@ static int lazyidle_knob_show(char *buffer, const struct kernel_param *kp)
 {
 	const struct lazyidle_knob *knob = kp->arg;
 
-	return sysfs_emit(buffer, "%llu\n", READ_ONCE(knob->value));
+	return sysfs_emit(buffer, "%u\n", READ_ONCE(knob->value));
 }
 
 static const struct kernel_param_ops lazyidle_knob_ops = {
@@ -119,21 +141,32 @@ static const struct kernel_param_ops lazyidle_knob_ops = {
 };
 
 /*
- * lambda_min <= lambda_max is part of the range: a write that would cross
- * the other bound is refused like any out-of-range value. Parameters are
- * set under the module's param lock, so the pair cannot race with itself.
+ * Set once lazyidle_init() has checked the load-time parameters; before,
+ * a parameter is checked alone, since the other one of a pair may come
+ * later on the command line.
+ */
+static bool lazyidle_params_checked;
+
+/*
+ * lambda_min <= lambda_max is part of the range: once loaded, a write that
+ * would cross the other bound is refused like any out-of-range value; at
+ * load time the pair is checked after all parameters are parsed
+ * (lazyidle_init()), so their order on the command line does not matter.
+ * Parameters are set under the module's param lock, so the pair cannot race
+ * with itself.
  */
 static int lazyidle_lambda_set(const char *val, const struct kernel_param *kp)
 {
 	struct lazyidle_knob *knob = kp->arg;
-	u64 value;
+	unsigned int value;
+	int ret = lazyidle_knob_parse(val, kp, &value);
 
-	if (kstrtoull(val, 0, &value) || value < knob->min || value > knob->max)
-		return -EINVAL;
-	if (knob == &lazyidle_lambda_min_permille &&
+	if (ret)
+		return ret;
+	if (lazyidle_params_checked && knob == &lazyidle_lambda_min_permille &&
 	    value > READ_ONCE(lazyidle_lambda_max_permille.value))
 		return -EINVAL;
-	if (knob == &lazyidle_lambda_max_permille &&
+	if (lazyidle_params_checked && knob == &lazyidle_lambda_max_permille &&
 	    value < READ_ONCE(lazyidle_lambda_min_permille.value))
 		return -EINVAL;
 	WRITE_ONCE(knob->value, value);
@@ -211,10 +244,20 @@ MODULE_PARM_DESC(force, "register even when not running under a hypervisor");
 /*
  * Written only by its own CPU (from ->enter() or its hotplug callback);
  * debugfs readers on other CPUs may see a torn set of counters but never a
- * torn u64 on x86-64, which is good enough for statistics.
+ * torn u64 on x86-64, which is good enough for statistics. The governor
+ * itself (gov) is private to the CPU: readers see only gov_summary.
  */
 struct lazyidle_cpu {
 	struct lazyidle_gov_slot gov;
+	/*
+	 * What debugfs shows of the governor, published by this CPU after each
+	 * rebuild in one word, so kind and worst case always belong together:
+	 * LAZYIDLE_SUMMARY_VALID | kind << 32 | worst-case ratio per-mille.
+	 * 0 = not built yet.
+	 */
+	u64 gov_summary;
+	/* 1 from the start of lazyidle_enter() to its return: unload waits on it. */
+	int in_enter;
 	struct lazyidle_ledger ledger;
 	u64 entries;
 	u64 poll_hits;
@@ -246,8 +289,24 @@ struct lazyidle_cpu {
 
 static DEFINE_PER_CPU_ALIGNED(struct lazyidle_cpu, lazyidle_cpus);
 
+#define LAZYIDLE_SUMMARY_VALID	BIT_ULL(63)
+
+static __always_inline u64 lazyidle_gov_summary(const struct lazyidle_gov_blob *blob,
+						unsigned int kind)
+{
+	return LAZYIDLE_SUMMARY_VALID | (u64)kind << 32 |
+	       lazyidle_core_worst_case_permille(blob, kind);
+}
+
+/*
+ * Fault-injection hooks (debugfs inject_*) exist only in test builds
+ * (make LAZYIDLE_TEST_HOOKS=y, what scripts/test-guest builds); the
+ * production module (DKMS, a plain make) has none of them.
+ */
+#ifdef LAZYIDLE_TEST_HOOKS
 /* Test hook: steal pretended per halt, for guests without KVM steal time. */
 static u64 lazyidle_inject_steal_ns;
+#endif
 
 /*
  * KVM_FEATURE_HALT_POLL_INFO is not in Debian's 6.1 headers: it is defined by
@@ -283,9 +342,31 @@ static const char *const lazyidle_b_source_names[] = {
  * area read this one instead, with the same reader and the same consumer;
  * only the page differs. A CPU whose host really publishes ignores it.
  */
+#ifdef LAZYIDLE_TEST_HOOKS
 static struct kvm_steal_time lazyidle_inject_area;
 static struct kvm_steal_time *lazyidle_inject_area_ptr;
 static DEFINE_MUTEX(lazyidle_inject_lock);
+
+static __always_inline u64 lazyidle_injected_steal_ns(void)
+{
+	return READ_ONCE(lazyidle_inject_steal_ns);
+}
+
+static __always_inline const struct kvm_steal_time *lazyidle_injected_area(void)
+{
+	return READ_ONCE(lazyidle_inject_area_ptr);
+}
+#else
+static __always_inline u64 lazyidle_injected_steal_ns(void)
+{
+	return 0;
+}
+
+static __always_inline const struct kvm_steal_time *lazyidle_injected_area(void)
+{
+	return NULL;
+}
+#endif
 
 /* Check the clock (and so the budget) every this many pause instructions. */
 #define LAZYIDLE_RELAX_COUNT 32
@@ -329,7 +410,7 @@ static __always_inline void lazyidle_read_host_info(const struct kvm_steal_time 
 static __always_inline const struct kvm_steal_time *
 lazyidle_host_info_area(const struct lazyidle_cpu *c)
 {
-	return c->host_info_area ? c->host_info_area : READ_ONCE(lazyidle_inject_area_ptr);
+	return c->host_info_area ? c->host_info_area : lazyidle_injected_area();
 }
 
 /*
@@ -386,8 +467,13 @@ static __always_inline u64 lazyidle_steal_budget(struct lazyidle_cpu *c, u64 bud
 	return lazyidle_core_mul_div(budget, 1024 - c->steal_q10, 1024);
 }
 
-static noinline notrace int lazyidle_enter(struct cpuidle_device *dev,
-				  struct cpuidle_driver *drv, int index)
+/*
+ * __cpuidle: in .cpuidle.text, where the NMI backtrace code recognises an
+ * idle CPU (and, on 6.12, noinstr: the RCU-idle halt inlined here is
+ * outside any instrumentation).
+ */
+static __cpuidle int lazyidle_enter(struct cpuidle_device *dev,
+				    struct cpuidle_driver *drv, int index)
 {
 	struct lazyidle_cpu *c = this_cpu_ptr(&lazyidle_cpus);
 	struct lazyidle_decision decision;
@@ -396,6 +482,7 @@ static noinline notrace int lazyidle_enter(struct cpuidle_device *dev,
 	u32 b_source;
 	bool halted = false;
 
+	WRITE_ONCE(c->in_enter, 1);
 	start = local_clock();
 	mono_start = ktime_get_mono_fast_ns();
 	next = (u64)READ_ONCE(dev->next_hrtimer);
@@ -405,7 +492,8 @@ static noinline notrace int lazyidle_enter(struct cpuidle_device *dev,
 		bound = next > mono_start ? next - mono_start : 0;
 
 	cost = lazyidle_block_cost(c, &b_source);
-	lazyidle_gov_refresh(&c->gov);
+	if (lazyidle_gov_refresh(&c->gov))
+		WRITE_ONCE(c->gov_summary, lazyidle_gov_summary(&c->gov.blob, c->gov.kind));
 	lazyidle_core_select(&c->gov.blob, c->gov.kind, cost, bound, &decision);
 	budget = lazyidle_steal_budget(c, lazyidle_policy_budget(decision.poll_budget_ns));
 
@@ -427,13 +515,11 @@ static noinline notrace int lazyidle_enter(struct cpuidle_device *dev,
 	}
 	poll_end = local_clock();
 
-	if (current_clr_polling_and_test()) {
-		local_irq_enable();
-	} else {
+	if (!current_clr_polling_and_test()) {
 		halt_mono = ktime_get_mono_fast_ns();
 		steal_before = lazyidle_read_steal(c->steal_area);
-		/* sti; hlt: returns with interrupts on, after the waking handler ran. */
-		safe_halt();
+		/* sti; hlt, the waking handler runs, cli: IRQs off again. */
+		lazyidle_rcu_idle_halt();
 		halted = true;
 	}
 	end = local_clock();
@@ -442,7 +528,7 @@ static noinline notrace int lazyidle_enter(struct cpuidle_device *dev,
 	if (halted) {
 		u64 wake_mono = ktime_get_mono_fast_ns();
 		u64 steal = lazyidle_read_steal(c->steal_area) - steal_before +
-			    READ_ONCE(lazyidle_inject_steal_ns);
+			    lazyidle_injected_steal_ns();
 		const struct kvm_steal_time *info = lazyidle_host_info_area(c);
 		u32 shift = lazyidle_knob_get(&lazyidle_calib_shift);
 		u64 share_q10;
@@ -470,6 +556,11 @@ static noinline notrace int lazyidle_enter(struct cpuidle_device *dev,
 				c->calibrated_cost_ns = c->calib_samples ?
 					lazyidle_core_median_step(c->calibrated_cost_ns, lateness) :
 					lateness;
+				/*
+				 * Not DECLARE_EWMA: its weight is a compile-time
+				 * constant and calib_shift is a knob; and this is
+				 * the core's ewma_step, so C and C++ round alike.
+				 */
 				c->lateness_mean_ns = c->calib_samples ?
 					lazyidle_core_ewma(c->lateness_mean_ns, lateness, shift) :
 					lateness;
@@ -507,6 +598,8 @@ static noinline notrace int lazyidle_enter(struct cpuidle_device *dev,
 	 */
 	lazyidle_core_ledger_add(&c->ledger, idle_ns,
 				 halted ? budget : max(budget, idle_ns), cost);
+	/* Every access of this call is done before unload may see 0. */
+	smp_store_release(&c->in_enter, 0);
 	return index;
 }
 
@@ -521,6 +614,7 @@ static struct cpuidle_driver lazyidle_driver = {
 			.exit_latency = 1,
 			.target_residency = 1,
 			.enter = lazyidle_enter,
+			.flags = CPUIDLE_FLAG_RCU_IDLE,
 		},
 	},
 	.state_count = 1,
@@ -569,18 +663,14 @@ static enum cpuhp_state lazyidle_hp_state;
 
 /*
  * kvm_para_has_feature() calls kvm_arch_para_features(), which vmlinux does
- * not export; read the KVM feature leaf the same way ourselves.
+ * not export; find KVM's leaves with the kernel's hypervisor_cpuid_base()
+ * (an inline) and read the feature leaf ourselves.
  */
 static bool lazyidle_kvm_has_feature(unsigned int feature)
 {
-	unsigned int base, eax, signature[3];
+	u32 base = hypervisor_cpuid_base(KVM_SIGNATURE, 0);
 
-	for (base = 0x40000000; base < 0x40010000; base += 0x100) {
-		cpuid(base, &eax, &signature[0], &signature[1], &signature[2]);
-		if (!memcmp(signature, "KVMKVMKVM\0\0\0", 12))
-			return cpuid_eax(base | KVM_CPUID_FEATURES) & (1u << feature);
-	}
-	return false;
+	return base && (cpuid_eax(base | KVM_CPUID_FEATURES) & (1u << feature));
 }
 
 /* Runs on @cpu itself, so the MSR read and the statistics reset are local. */
@@ -590,6 +680,7 @@ static int lazyidle_cpu_online(unsigned int cpu)
 	u64 msr;
 
 	c->gov.generation = 0;	/* rebuilt at this CPU's next idle */
+	WRITE_ONCE(c->gov_summary, 0);
 	c->steal_area = NULL;
 	c->host_info_area = NULL;
 	c->host_wake_latency_ns = 0;
@@ -625,7 +716,22 @@ static int lazyidle_stats_show(struct seq_file *m, void *unused)
 	int cpu = (long)m->private;
 	const struct lazyidle_cpu *c = per_cpu_ptr(&lazyidle_cpus, cpu);
 	struct lazyidle_ledger ledger = c->ledger;
+	u64 summary = READ_ONCE(c->gov_summary);
+	unsigned int kind;
 	int i;
+
+	/*
+	 * Never c->gov: its owner may be rebuilding it right now. A CPU that
+	 * has not idled since loading shows what it will build: a governor of
+	 * the current kind and knobs, built here on the stack.
+	 */
+	if (!(summary & LAZYIDLE_SUMMARY_VALID)) {
+		struct lazyidle_gov_slot fresh = {};
+
+		lazyidle_gov_refresh(&fresh);
+		summary = lazyidle_gov_summary(&fresh.blob, fresh.kind);
+	}
+	kind = (summary >> 32) & 0xff;
 
 	seq_printf(m, "cpu %d\n", cpu);
 	seq_printf(m, "entries %llu\n", READ_ONCE(c->entries));
@@ -636,8 +742,8 @@ static int lazyidle_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "budget_ns %llu\n", READ_ONCE(c->last_budget_ns));
 	seq_printf(m, "predicted_ns %llu\n", READ_ONCE(c->last_expected_ns));
 	seq_printf(m, "confidence_q10 %u\n", READ_ONCE(c->last_confidence_q10));
-	seq_printf(m, "governor %s+%s\n", lazyidle_core_predictor_name(c->gov.kind),
-		   lazyidle_core_policy_name(c->gov.kind));
+	seq_printf(m, "governor %s+%s\n", lazyidle_core_predictor_name(kind),
+		   lazyidle_core_policy_name(kind));
 	seq_printf(m, "lambda_q10 %u\n", READ_ONCE(c->last_lambda_q10));
 	seq_printf(m, "block_cost_ns %llu\n", READ_ONCE(c->last_block_cost_ns));
 	seq_printf(m, "calibrated_cost_ns %llu\n", READ_ONCE(c->calibrated_cost_ns));
@@ -653,7 +759,7 @@ static int lazyidle_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "steal_stops %llu\n", READ_ONCE(c->steal_stops));
 	seq_printf(m, "steal_source %s\n", c->steal_area ? "kvm" : "none");
 	seq_printf(m, "host_info_source %s\n", c->host_info_area ? "kvm" :
-		   READ_ONCE(lazyidle_inject_area_ptr) ? "inject" : "none");
+		   lazyidle_injected_area() ? "inject" : "none");
 	seq_printf(m, "host_wake_latency_ns %llu\n", READ_ONCE(c->host_wake_latency_ns));
 	seq_printf(m, "host_halt_poll_ns %llu\n", READ_ONCE(c->host_halt_poll_ns));
 	seq_printf(m, "host_info_reads %llu\n", READ_ONCE(c->host_info_reads));
@@ -666,8 +772,7 @@ static int lazyidle_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "ledger_cost_ns %llu\n", ledger.decision_cost_ns);
 	seq_printf(m, "ledger_opt_ns %llu\n", ledger.optimal_cost_ns);
 	seq_printf(m, "ratio_permille %llu\n", lazyidle_core_ledger_ratio_permille(&ledger));
-	seq_printf(m, "worst_case_permille %u\n",
-		   lazyidle_core_worst_case_permille(&c->gov.blob, c->gov.kind));
+	seq_printf(m, "worst_case_permille %u\n", (u32)summary);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(lazyidle_stats);
@@ -682,6 +787,7 @@ static int lazyidle_governor_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(lazyidle_governor);
 
+#ifdef LAZYIDLE_TEST_HOOKS
 /*
  * Writes one word of the stand-in host info page as the host does: version
  * odd, field, version even. Values are what the ABI can carry (u32); the
@@ -734,18 +840,35 @@ static int lazyidle_inject_poll_get(void *data, u64 *val)
 DEFINE_DEBUGFS_ATTRIBUTE(lazyidle_inject_poll_fops, lazyidle_inject_poll_get,
 			 lazyidle_inject_poll_set, "%llu\n");
 
-static void lazyidle_debugfs_init(void)
+static void lazyidle_inject_init(void)
 {
-	char name[16];
-	int cpu;
+	/* A previous load's injection does not survive reloading. */
+	memset(&lazyidle_inject_area, 0, sizeof(lazyidle_inject_area));
+	lazyidle_inject_area_ptr = NULL;
+	lazyidle_inject_steal_ns = 0;
+}
 
-	lazyidle_debugfs = debugfs_create_dir("lazyidle", NULL);
+static void lazyidle_inject_debugfs_init(void)
+{
 	debugfs_create_u64("inject_steal_ns", 0644, lazyidle_debugfs,
 			   &lazyidle_inject_steal_ns);
 	debugfs_create_file_unsafe("inject_host_wake_latency_ns", 0644, lazyidle_debugfs,
 				   NULL, &lazyidle_inject_latency_fops);
 	debugfs_create_file_unsafe("inject_host_halt_poll_ns", 0644, lazyidle_debugfs,
 				   NULL, &lazyidle_inject_poll_fops);
+}
+#else
+static void lazyidle_inject_init(void) {}
+static void lazyidle_inject_debugfs_init(void) {}
+#endif
+
+static void lazyidle_debugfs_init(void)
+{
+	char name[16];
+	int cpu;
+
+	lazyidle_debugfs = debugfs_create_dir("lazyidle", NULL);
+	lazyidle_inject_debugfs_init();
 	debugfs_create_file("governor", 0444, lazyidle_debugfs, NULL,
 			    &lazyidle_governor_fops);
 	for_each_possible_cpu(cpu) {
@@ -765,6 +888,17 @@ static int __init lazyidle_init(void)
 	struct cpuidle_driver *existing;
 	int cpu, ret;
 
+	if (lazyidle_lambda_min_permille.value > lazyidle_lambda_max_permille.value) {
+		pr_err("lambda_min_permille %u > lambda_max_permille %u\n",
+		       lazyidle_lambda_min_permille.value, lazyidle_lambda_max_permille.value);
+		return -EINVAL;
+	}
+	lazyidle_params_checked = true;
+	/* Like cpuidle-haltpoll: idle= on the command line means hands off. */
+	if (boot_option_idle_override != IDLE_NO_OVERRIDE) {
+		pr_info("idle= given on the kernel command line; not registering\n");
+		return -ENODEV;
+	}
 	if (!force && !boot_cpu_has(X86_FEATURE_HYPERVISOR)) {
 		pr_info("not a hypervisor guest; load with force=1 to use anyway\n");
 		return -ENODEV;
@@ -777,9 +911,7 @@ static int __init lazyidle_init(void)
 	lazyidle_kvm = kvm_para_available();
 	/* The host series' two words sit where Debian's headers have pad[0..1]. */
 	BUILD_BUG_ON(offsetof(struct kvm_steal_time, pad) != 20);
-	/* A previous load's injection does not survive reloading. */
-	memset(&lazyidle_inject_area, 0, sizeof(lazyidle_inject_area));
-	lazyidle_inject_area_ptr = NULL;
+	lazyidle_inject_init();
 
 	/* A never-onlined CPU still gets a valid governor. */
 	for_each_possible_cpu(cpu) {
@@ -809,10 +941,28 @@ static int __init lazyidle_init(void)
 
 static void __exit lazyidle_exit(void)
 {
+	int cpu;
+
 	cancel_delayed_work_sync(&lazyidle_publish_work);
 	debugfs_remove_recursive(lazyidle_debugfs);
-	/* Waits until no CPU can be inside lazyidle_enter() any more. */
+	/*
+	 * cpuidle_unregister() stops new entries and waits for an RCU grace
+	 * period, but that does not wait out a CPU inside lazyidle_enter():
+	 * the halt runs RCU-idle (an extended quiescent state), so a CPU
+	 * halted in our text does not hold the grace period up and runs the
+	 * rest of lazyidle_enter() whenever it wakes. So: kick idle CPUs until
+	 * none is inside; the grace period after that covers the few
+	 * instructions after in_enter is cleared (RCU watching, preemption
+	 * off until the idle loop's next quiescent state).
+	 */
 	cpuidle_unregister(&lazyidle_driver);
+	for_each_possible_cpu(cpu) {
+		while (smp_load_acquire(&per_cpu_ptr(&lazyidle_cpus, cpu)->in_enter)) {
+			wake_up_all_idle_cpus();
+			usleep_range(100, 200);
+		}
+	}
+	synchronize_rcu();
 	cpuhp_remove_state(lazyidle_hp_state);
 }
 

@@ -12,12 +12,29 @@
  * task that shares the CPU (possibly the very one that will send the
  * awaited message) gets it at once.
  *
- * Lost-wakeup argument: the waiter publishes sleeping=1 after setting its
- * task state and before re-checking poll(); the waker makes poll() true
- * before reading sleeping; both sides have a full barrier in between, so at
- * least one of them sees the other's store.
+ * Sleeping is the kernel's rcuwait, as KVM's vCPU halt uses it: the waiter
+ * publishes itself with prepare_to_rcuwait(), sets its state (a full
+ * barrier) and re-checks poll(); the waker makes poll() true and calls
+ * rcuwait_wake_up(), whose barrier orders that store before reading the
+ * task, so at least one side sees the other (no lost wakeup).
+ * rcuwait_wake_up() reads the task under rcu_read_lock() and
+ * finish_rcuwait() clears it before the waiter returns, so a waker never
+ * touches a task that has exited: task_struct is freed only after an RCU
+ * grace period. The info itself is the caller's: it must outlive every
+ * lazyidle_idle_wake() call on it (lazyidle_idle_poll.h).
+ *
+ * Sleep state: TASK_IDLE (uninterruptible, not counted in the load
+ * average). Uninterruptible because poll() is the caller's condition and
+ * the API has no "interrupted" outcome to report; a kernel thread has no
+ * signals to take anyway. Not in the load average and not a hung task: a
+ * waiter may wait for its next message for as long as there is none, which
+ * is idleness, not a stuck task. A waiter that must give up uses the
+ * timeout variant, which ends the sleep with an hrtimer.
  */
 #include <linux/export.h>
+#include <linux/hrtimer.h>
+#include <linux/ktime.h>
+#include <linux/rcuwait.h>
 #include <linux/string.h>
 #include <linux/sched.h>
 #include <linux/sched/clock.h>
@@ -31,21 +48,53 @@ void lazyidle_idle_poll_init(struct lazyidle_idle_poll_info *info,
 	memset(info, 0, sizeof(*info));
 	info->poll = poll;
 	info->data = data;
+	rcuwait_init(&info->lazyidle_private.wait);
 }
 EXPORT_SYMBOL_GPL(lazyidle_idle_poll_init);
 
-int lazyidle_idle_poll(struct lazyidle_idle_poll_info *info)
+/* Sleeps until poll() is true or, with a deadline, it passes: true if ready. */
+static bool lazyidle_idle_sleep(struct lazyidle_idle_poll_info *info,
+				ktime_t *deadline)
+{
+	struct lazyidle_idle_poll_private *p = &info->lazyidle_private;
+	bool ready;
+
+	prepare_to_rcuwait(&p->wait);
+	for (;;) {
+		/* Barrier (A), pairs with (B) in rcuwait_wake_up(). */
+		set_current_state(TASK_IDLE);
+		ready = info->poll(info->data);
+		if (ready)
+			break;
+		if (!deadline) {
+			schedule();
+		} else if (!schedule_hrtimeout_range(deadline, 0, HRTIMER_MODE_ABS)) {
+			/* Expired: one last look, after the state is running again. */
+			__set_current_state(TASK_RUNNING);
+			ready = info->poll(info->data);
+			break;
+		}
+	}
+	finish_rcuwait(&p->wait); /* TASK_RUNNING, and no waker finds us any more */
+	return ready;
+}
+
+static int lazyidle_idle_wait(struct lazyidle_idle_poll_info *info, u64 timeout_ns,
+			      bool timed)
 {
 	struct lazyidle_idle_poll_private *p;
 	struct lazyidle_decision decision;
 	u64 start, now, budget, cost, woken;
-	bool polled;
+	ktime_t deadline = 0;
+	bool polled, ready;
 
 	if (!info || !info->poll)
 		return -EINVAL;
 	might_sleep();
 	if (info->poll(info->data))
 		return 0;
+	if (timed)
+		deadline = ktime_add_ns(ktime_get(), timeout_ns);
 	p = &info->lazyidle_private;
 	lazyidle_gov_refresh(&p->gov);
 	p->waits++;
@@ -54,6 +103,8 @@ int lazyidle_idle_poll(struct lazyidle_idle_poll_info *info)
 				  lazyidle_knob_get(&lazyidle_block_cost_ns);
 	lazyidle_core_select(&p->gov.blob, p->gov.kind, cost, LAZYIDLE_NO_BOUND, &decision);
 	budget = lazyidle_policy_budget(decision.poll_budget_ns);
+	if (timed)
+		budget = min(budget, timeout_ns);
 
 	start = local_clock();
 	polled = false;
@@ -67,21 +118,11 @@ int lazyidle_idle_poll(struct lazyidle_idle_poll_info *info)
 			break;
 	}
 
+	ready = polled;
 	if (!polled) {
-		WRITE_ONCE(p->waiter, current);
 		WRITE_ONCE(p->wake_ns, 0);
 		p->parks++;
-		for (;;) {
-			/* TASK_IDLE: no load average, no hung-task report. */
-			set_current_state(TASK_IDLE);
-			WRITE_ONCE(p->sleeping, 1);
-			smp_mb(); /* pairs with lazyidle_idle_wake() */
-			if (info->poll(info->data))
-				break;
-			schedule();
-		}
-		WRITE_ONCE(p->sleeping, 0);
-		__set_current_state(TASK_RUNNING);
+		ready = lazyidle_idle_sleep(info, timed ? &deadline : NULL);
 	}
 
 	now = local_clock();
@@ -89,6 +130,10 @@ int lazyidle_idle_poll(struct lazyidle_idle_poll_info *info)
 	if (polled) {
 		p->polled++;
 		return 0;
+	}
+	if (!ready) {
+		p->timeouts++;
+		return -ETIMEDOUT;
 	}
 	/*
 	 * local_clock() of two CPUs agree closely on x86 even with an
@@ -107,22 +152,32 @@ int lazyidle_idle_poll(struct lazyidle_idle_poll_info *info)
 	}
 	return 0;
 }
+
+int lazyidle_idle_poll(struct lazyidle_idle_poll_info *info)
+{
+	return lazyidle_idle_wait(info, 0, false);
+}
 EXPORT_SYMBOL_GPL(lazyidle_idle_poll);
 
-void lazyidle_idle_wake(struct lazyidle_idle_poll_info *info)
+int lazyidle_idle_poll_timeout(struct lazyidle_idle_poll_info *info, u64 timeout_ns)
+{
+	return lazyidle_idle_wait(info, timeout_ns, true);
+}
+EXPORT_SYMBOL_GPL(lazyidle_idle_poll_timeout);
+
+bool lazyidle_idle_wake(struct lazyidle_idle_poll_info *info)
 {
 	struct lazyidle_idle_poll_private *p = &info->lazyidle_private;
-	struct task_struct *waiter;
 
-	smp_mb(); /* the caller's poll()-true store before reading sleeping */
-	if (!READ_ONCE(p->sleeping))
-		return;
-	waiter = READ_ONCE(p->waiter);
+	smp_mb(); /* the caller's poll()-true store before reading the waiter */
+	if (!rcuwait_active(&p->wait))
+		return false;
+	/* Stamped before the wakeup, so the waiter reads it when it runs. */
 	WRITE_ONCE(p->wake_ns, local_clock());
-	if (waiter) {
-		atomic64_inc(&p->wakes);
-		wake_up_process(waiter);
-	}
+	if (!rcuwait_wake_up(&p->wait))
+		return false;
+	atomic64_inc(&p->wakes);
+	return true;
 }
 EXPORT_SYMBOL_GPL(lazyidle_idle_wake);
 
@@ -136,5 +191,6 @@ void lazyidle_idle_poll_get_stats(const struct lazyidle_idle_poll_info *info,
 	stats->parks = p->parks;
 	stats->wakes = atomic64_read(&p->wakes);
 	stats->block_cost_ns = p->block_cost_ns;
+	stats->timeouts = p->timeouts;
 }
 EXPORT_SYMBOL_GPL(lazyidle_idle_poll_get_stats);

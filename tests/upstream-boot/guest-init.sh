@@ -96,6 +96,18 @@ if [ -r $PARAM ]; then
 else
   guest_fail "no $PARAM"
 fi
+# Bounded like the module's knobs: above 10 ms, or not a number, is refused
+# (-EINVAL) and the old value stays; 10 ms itself is taken.
+old_b=$(cat $PARAM 2>/dev/null)
+bound_ok=1
+for bad in 10000001 4294967295 -1 abc; do
+  if echo "$bad" > $PARAM 2>/dev/null; then guest_info "block_cost_ns accepted '$bad'"; bound_ok=0; fi
+  [ "$(cat $PARAM)" = "$old_b" ] || { guest_info "block_cost_ns changed to $(cat $PARAM) on '$bad'"; bound_ok=0; }
+done
+echo 10000000 > $PARAM && [ "$(cat $PARAM)" = 10000000 ] || { guest_info "block_cost_ns refused 10000000"; bound_ok=0; }
+echo "$old_b" > $PARAM
+if [ $bound_ok -eq 1 ]; then guest_pass "block_cost_ns bounded: > 10000000 and garbage refused, old value $old_b kept"
+else guest_fail "block_cost_ns bounds"; fi
 for c in 0 1; do
   guest_info "cpu$c state0 '$(st $c 0 name)' residency $(st $c 0 residency) us, state1 '$(st $c 1 name)' latency $(st $c 1 latency) us residency $(st $c 1 residency) us"
 done

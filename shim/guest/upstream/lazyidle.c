@@ -56,10 +56,25 @@ struct lazyidle_device {
 
 static DEFINE_PER_CPU(struct lazyidle_device, lazyidle_devices);
 
-/* B in ns; 0: the halt state's target residency plus measured lateness */
+/*
+ * B in ns; 0: the halt state's target residency plus measured lateness.
+ * At most 10 ms: B is also the longest poll, so an unbounded value would
+ * let one write make every CPU spin for seconds per idle period.
+ */
+#define LAZYIDLE_MAX_BLOCK_COST_NS	(10 * NSEC_PER_MSEC)
 static unsigned int block_cost_ns __read_mostly;
-module_param(block_cost_ns, uint, 0644);
-MODULE_PARM_DESC(block_cost_ns, "Cost of halting in ns (0: measure)");
+
+static int block_cost_ns_set(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 0, LAZYIDLE_MAX_BLOCK_COST_NS);
+}
+
+static const struct kernel_param_ops block_cost_ns_ops = {
+	.set = block_cost_ns_set,
+	.get = param_get_uint,
+};
+module_param_cb(block_cost_ns, &block_cost_ns_ops, &block_cost_ns, 0644);
+MODULE_PARM_DESC(block_cost_ns, "Cost of halting in ns, at most 10000000 (0: measure)");
 
 static u64 lazyidle_block_cost(struct cpuidle_driver *drv,
 			       struct lazyidle_device *ld)

@@ -8,4 +8,7 @@ static inline s64 ktime_to_ns(ktime_t kt)
 {
 	return kt;
 }
+#ifndef NSEC_PER_MSEC
+#define NSEC_PER_MSEC 1000000L
+#endif
 #endif
