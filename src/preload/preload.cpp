@@ -460,6 +460,7 @@ waiter_options engine_options() {
     o.max_poll_ns = no_bound;
     o.park_when_oversubscribed = o.park_when_stealing = o.back_off_when_polls_miss = false;
     o.max_fruitless_poll_share_q10 = u32_max;
+    o.explore_period_ns = 0;  // never block: not even to measure B
   }
   return o;
 }
