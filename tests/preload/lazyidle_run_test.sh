@@ -110,6 +110,10 @@ LD_PRELOAD="$library" LAZYIDLE_POLICY=always LAZYIDLE_GUARDS=0 LAZYIDLE_STATS="$
   fail "LAZYIDLE_GUARDS=0: the program failed"
 grep -q '"guarded":0' "$dir/guards.json" || fail "LAZYIDLE_GUARDS=0: $(cat "$dir/guards.json")"
 if grep -q '"guarded":[1-9]' "$dir/guards.json"; then fail "LAZYIDLE_GUARDS=0: a wait was guarded"; fi
+LD_PRELOAD="$library" LAZYIDLE_LATENCY_WEIGHT_PCT=5000 "$program" poll_wakes >/dev/null 2>"$dir/err" ||
+  fail "LAZYIDLE_LATENCY_WEIGHT_PCT=5000: the program failed"
+grep -q "LAZYIDLE_LATENCY_WEIGHT_PCT=5000: not a percentage in 0..1000; keeping 300" "$dir/err" ||
+  fail "LAZYIDLE_LATENCY_WEIGHT_PCT=5000: no message: $(cat "$dir/err")"
 
 echo "lazyidle-run: $failures failure(s)"
 [ "$failures" -eq 0 ]
