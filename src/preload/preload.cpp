@@ -377,6 +377,9 @@ class signal_hold {
 std::atomic<u64> next_probe_ns{0};
 constexpr u64 probe_period_ns = 50'000'000;
 constexpr u64 probe_delay_ns = 100'000;
+// Shorter than any sleep and wake-up (two context switches): a blocking call
+// that returned this fast did not sleep.
+constexpr u64 min_sleep_ns = 2'000;
 
 bool probe_due(u64 now) {
   u64 due = next_probe_ns.load(std::memory_order_relaxed);
@@ -457,7 +460,8 @@ waiter_options engine_options() {
   waiter_options o;
   o.yield_when_notifier_shares_cpu = false;  // the notifier is another process: no hint
   // A server's request latency is its clients' throughput: value the wake
-  // latency a caught wait saves in full (B = B_cpu + L, docs/preload.md).
+  // latency a caught wait saves in full, times w (B = B_cpu + w L,
+  // docs/preload.md).
   o.max_latency_credit_q10 = u32_max;
   o.latency_weight_q10 = config.latency_weight_pct * q10_one / 100;
   o.park_when_oversubscribed = config.guards;
@@ -584,8 +588,11 @@ long wait(thread_state& t, function f, u64 timeout_ns, const sigset_t* call_mask
   if (plan.guard != wait_guard::none) count(t, f, c_guarded);
   finish_call(t, true);  // flushed before sleeping: the counters' cost hides in the block
   // The L probe: only where the thread was going to block for a while.
-  // (now may be past the deadline: a poll that overran it.)
-  if (!interrupted && (deadline == no_bound || deadline > sat_add(now, 4 * probe_delay_ns)) && probe_due(now)) {
+  // (now may be past the deadline: a poll that overran it.) Never on an
+  // exploring block: that one is there to time a short block, and a probe
+  // that sees the event first would leave it a call that does not sleep.
+  if (!interrupted && plan.guard != wait_guard::explore &&
+      (deadline == no_bound || deadline > sat_add(now, 4 * probe_delay_ns)) && probe_due(now)) {
     pollfd fds[1];
     const nfds_t n = probe_fds(fds);
     if (n) {
@@ -602,9 +609,13 @@ long wait(thread_state& t, function f, u64 timeout_ns, const sigset_t* call_mask
   const int block_errno = errno;
   hold.release();  // after the real call, as the kernel delivers what its mask kept out
   const u64 end = hosted::monotonic_ns();
-  // A block teaches B only if it slept about as long as the idles B
-  // decides (wait_engine.hpp, "Which blocks teach B").
-  if (sample_cpu && engine.teaches_block_cost(sat_sub(sat_sub(end, block_start), engine.wake_latency_estimate_ns())))
+  // A block teaches B only if it slept, and about as long as the idles B
+  // decides (wait_engine.hpp, "Which blocks teach B"). A call whose event
+  // came between our last try and the call returns without sleeping: it
+  // costs a system call, not a block and a wake-up (min_sleep_ns).
+  const duration_ns blocked_ns = sat_sub(end, block_start);
+  if (sample_cpu && blocked_ns >= min_sleep_ns &&
+      engine.teaches_block_cost(sat_sub(blocked_ns, engine.wake_latency_estimate_ns())))
     engine.learn_block_cpu(hosted::thread_cpu_ns() - cpu_before, end);
   // The idle ended before we ran again: take the wake latency off (menu's
   // convention for a state's exit latency), never below what was polled.

@@ -187,3 +187,52 @@ TEST_CASE("shared_cpu: a yield that lost the CPU for long backs yielding off for
   CHECK(p.mode == lazyidle::poll_mode::yield);
   CHECK(p.budget_ns > 0);
 }
+
+TEST_CASE("explore: a thread that waits less than once per period does not explore on every wait") {
+  lazyidle::waiter_options o = base();
+  o.explore_period_ns = 100'000'000;
+  engine e(o, fixed_governor(lazyidle::fixed_poll(10'000)));
+  u64 clock = 1'000'000'000;
+  // 5 waits a second, each caught: no park ever teaches B, the period has
+  // always run out, but 64 waits must pass between explorations.
+  int explored = 0;
+  for (int i = 0; i < 200; ++i) {
+    explored += wait_once(e, clock, 5'000).guard == wait_guard::explore;
+    clock += 200'000'000;
+  }
+  CHECK(explored >= 2);
+  CHECK(explored <= 200 / 64 + 1);
+}
+
+TEST_CASE("explore: not on a timed wait too short to teach B") {
+  lazyidle::waiter_options o = base();
+  o.explore_period_ns = 100'000'000;
+  o.explore_min_waits = 1;
+  engine e(o, fixed_governor(lazyidle::fixed_poll(10'000)));
+  u64 clock = 1'000'000'000;
+  CHECK(e.plan(clock, 5'000).guard == wait_guard::none);  // starts the period
+  clock += 200'000'000;
+  lazyidle::wait_plan p = e.plan(clock, 5'000);  // bound 5 us: within the short-park limit
+  CHECK(p.guard == wait_guard::none);
+  e.finish(p, 5'000, lazyidle::wait_end::caught, 5'000);
+  CHECK(e.plan(clock + 10'000, lazyidle::no_bound).guard == wait_guard::explore);
+}
+
+TEST_CASE("a busy machine parks before the shared-CPU yield rule") {
+  auto& load = lazyidle::hosted::system_load::instance();
+  lazyidle::waiter_options o = base();
+  o.park_when_oversubscribed = true;
+  engine e(o, fixed_governor(lazyidle::fixed_poll(10'000)));
+  u64 clock = lazyidle::hosted::monotonic_ns();
+  load.suppress(~0u);  // this machine's real load is not the test's
+  load.force(lazyidle::hosted::system_load::oversubscribed);
+  lazyidle::wait_plan p = e.plan(clock, lazyidle::no_bound, lazyidle::shared_cpu::yield);
+  CHECK(p.guard == wait_guard::oversubscribed);
+  CHECK(p.mode == lazyidle::poll_mode::block);
+  e.finish(p, 5'000, lazyidle::wait_end::woken, 0, 1);
+  load.force(0);
+  p = e.plan(clock + 10'000, lazyidle::no_bound, lazyidle::shared_cpu::yield);
+  CHECK(p.mode == lazyidle::poll_mode::yield);
+  e.finish(p, 5'000, lazyidle::wait_end::caught, 5'000);
+  load.suppress(0);
+}

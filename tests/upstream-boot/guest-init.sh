@@ -96,18 +96,6 @@ if [ -r $PARAM ]; then
 else
   guest_fail "no $PARAM"
 fi
-# Bounded like the module's knobs: above 10 ms, or not a number, is refused
-# (-EINVAL) and the old value stays; 10 ms itself is taken.
-old_b=$(cat $PARAM 2>/dev/null)
-bound_ok=1
-for bad in 10000001 4294967295 -1 abc; do
-  if echo "$bad" > $PARAM 2>/dev/null; then guest_info "block_cost_ns accepted '$bad'"; bound_ok=0; fi
-  [ "$(cat $PARAM)" = "$old_b" ] || { guest_info "block_cost_ns changed to $(cat $PARAM) on '$bad'"; bound_ok=0; }
-done
-echo 10000000 > $PARAM && [ "$(cat $PARAM)" = 10000000 ] || { guest_info "block_cost_ns refused 10000000"; bound_ok=0; }
-echo "$old_b" > $PARAM
-if [ $bound_ok -eq 1 ]; then guest_pass "block_cost_ns bounded: > 10000000 and garbage refused, old value $old_b kept"
-else guest_fail "block_cost_ns bounds"; fi
 for c in 0 1; do
   guest_info "cpu$c state0 '$(st $c 0 name)' residency $(st $c 0 residency) us, state1 '$(st $c 1 name)' latency $(st $c 1 latency) us residency $(st $c 1 residency) us"
 done
@@ -177,6 +165,23 @@ if [ "$tot0" -gt 0 ] && [ "$tot1" -gt 0 ]; then
 else
   guest_fail "both states used: poll $tot0, halt $tot1 entries since boot"
 fi
+
+# ---- block_cost_ns is bounded ------------------------------------------------------
+# Like the module's knobs: above 10 ms, or not a number, is refused (-EINVAL)
+# and the old value stays; 10 ms itself is taken. After the measurements: a
+# moment at B = 10 ms changes what the governor has learned (the control boot
+# at B = 1 ns then halted 1 ms sleeps at once, 999/1000, instead of polling B
+# first, and its one expected failure went missing).
+old_b=$(cat $PARAM 2>/dev/null)
+bound_ok=1
+for bad in 10000001 4294967295 -1 abc; do
+  if echo "$bad" > $PARAM 2>/dev/null; then guest_info "block_cost_ns accepted '$bad'"; bound_ok=0; fi
+  [ "$(cat $PARAM)" = "$old_b" ] || { guest_info "block_cost_ns changed to $(cat $PARAM) on '$bad'"; bound_ok=0; }
+done
+echo 10000000 > $PARAM && [ "$(cat $PARAM)" = 10000000 ] || { guest_info "block_cost_ns refused 10000000"; bound_ok=0; }
+echo "$old_b" > $PARAM
+if [ $bound_ok -eq 1 ]; then guest_pass "block_cost_ns bounded: > 10000000 and garbage refused, old value $old_b kept"
+else guest_fail "block_cost_ns bounds"; fi
 
 # ---- switching away and back (the governor's disable() and enable()) --------------
 if echo menu > $CPUIDLE/current_governor && [ "$(cat $CPUIDLE/current_governor_ro)" = menu ] && sleep 0.2 &&

@@ -18,13 +18,15 @@
 // the notifier last ran on its CPU), then park on a futex. B is learned from
 // the parks themselves:
 //
-//   B = B_cpu + w * L      (ns; the currency every ratio it reports is in)
+//   B = B_cpu + min(w * L, B_cpu / 4)   (ns; the currency of its ratios)
 //   B_cpu  CPU of a park/unpark: the waiter thread's CPU time across
 //          futex_wait (sampled every 16th park: that clock is a syscall) plus
 //          a notifier's futex_wake time (the previous one it made: see notify());
 //   L      wake latency: from the notifier's stamp just before its wake to
 //          the waiter running again;
-//   w      latency weight (options, default 1.0).
+//   w      latency weight (options, default 1.0), its credit capped (options).
+// Only parks that really slept, and about as long as B decides, teach it
+// (wait_engine.hpp, "Which blocks teach B").
 //
 // Lifetimes. notify() reads and writes the waiter's channel, so a waiter
 // (and a lazyidle_idle_poll_info) must outlive every notify() call on it:
@@ -186,14 +188,19 @@ bool wait_on(wait_engine<Governor>& engine, park_channel& channel, Predicate&& p
       // for a whole slice (a producer behind its schedule posting back to
       // back: measured 1.4-4 ms inside one sched_yield on Linux 6.18): after
       // a yield that long the engine stops yielding for a while.
+      bool long_yield = false;
       for (u32 round = 1;; ++round) {
-        const u64 before = now;
+        const u64 before = monotonic_ns();  // the yield alone, not plan()'s sampling before it
         sched_yield();
         satisfied = pred();
         now = monotonic_ns();
-        if (now - before > engine.options().long_yield_ns) engine.note_long_yield();
+        long_yield = long_yield || now - before > engine.options().long_yield_ns;
         if (satisfied || now >= poll_deadline || round >= engine.options().yield_rounds) break;
       }
+      if (long_yield)
+        engine.note_long_yield();
+      else if (satisfied)
+        engine.note_yield_caught();
     }
     if (satisfied) {
       engine.finish(plan, now - start, wait_end::caught, now - start, 0, 0, now);
@@ -223,10 +230,12 @@ bool wait_on(wait_engine<Governor>& engine, park_channel& channel, Predicate&& p
     const u64 park_start = sample_cpu ? monotonic_ns() : 0;
     engine.count_block();
     ++blocks;
-    if (deadline_ns == no_bound)
-      futex_wait(channel.word, expected, is_shared);
-    else
-      futex_wait_until(channel.word, expected, deadline_ns, is_shared);
+    // 0: the thread slept and was woken (or woke spuriously); -1: EAGAIN,
+    // the word moved before we slept, or the deadline passed. Only a sleep
+    // teaches B: a futex call that returned at once costs a syscall, not a
+    // park, and would bias B low.
+    const long slept = deadline_ns == no_bound ? futex_wait(channel.word, expected, is_shared)
+                                               : futex_wait_until(channel.word, expected, deadline_ns, is_shared);
     const u64 cpu_after = sample_cpu ? thread_cpu_ns() : 0;
     const u64 woke = monotonic_ns();
     // Acquire: pairs with a notifier's CAS so pred() below sees its write
@@ -239,7 +248,7 @@ bool wait_on(wait_engine<Governor>& engine, park_channel& channel, Predicate&& p
       // as long as the idles B decides (wait_engine.hpp, "Which blocks
       // teach B"). The latency is judged by the park's sleep alone.
       engine.count_wake();
-      if (engine.teaches_block_cost(stamp - min_of(stamp, plan.start_ns + polled))) {
+      if (slept == 0 && engine.teaches_block_cost(stamp - min_of(stamp, plan.start_ns + polled))) {
         engine.learn_wake_latency(woke - stamp);
         if (sample_cpu && engine.teaches_block_cost(stamp - min_of(stamp, park_start)))
           engine.learn_block_cpu(

@@ -25,16 +25,16 @@
 // max(4 B, 20 us) teach it (teaches_block_cost). When polling catches
 // every wait there are no such parks, and a B learned earlier from long
 // ones would keep the governor polling idles that blocking serves more
-// cheaply; so at most once per 100 ms without a teaching park, a wait that
-// would have polled blocks at once instead (guard `explore`), and its park
-// is timed.
+// cheaply; so at most once per 100 ms (and 64 waits) without a teaching
+// park, a wait that would have polled blocks at once instead (guard
+// `explore`), and its park is timed. Only a park that really slept teaches:
+// a futex_wait that returned at once (the word had moved) cost a syscall.
 //
 // Guards, in the order they are asked (each one forces budget 0, a block at
 // once, and is counted in the stats and the trace); none is asked when the
 // governor's budget is 0 already:
 //   steal            the VM loses > 1/8 of its time to steal (system_load);
-//   oversubscribed   more runnable threads than CPUs this process may use
-//                    (system_load);
+//   oversubscribed   more runnable threads than online CPUs (system_load);
 //   throttled        the cgroup's cpu.max quota ran out in the last second;
 //   shared_cpu       the notifier shares our CPU (then polling means
 //                    sched_yield, wait.hpp) and yielding is backed off after
@@ -163,8 +163,9 @@ struct waiter_options {
   duration_ns initial_wake_latency_ns = 0;
   u32 latency_weight_q10 = q10_one;  // w in B = B_cpu + min(w*L, credit*B_cpu)
   // The most the latency a caught wait saves may add to B, as a fraction
-  // of B_cpu: 1/4 means no wait is ever polled for longer than 5/4 of the
-  // CPU a futex park and wake would have cost, however slow wake-ups are
+  // of B_cpu: with 1/4, B (the governor's break-even point, not a cap on
+  // any one poll: policies may poll a multiple of B) is at most 5/4 of the
+  // CPU a futex park and wake costs, however slow wake-ups are
   // (docs/waiter.md, "Currency"). u32_max: no cap (B = B_cpu + w*L, the
   // preload library's choice, where a request's latency is its throughput).
   u32 max_latency_credit_q10 = q10_one / 4;
@@ -175,6 +176,7 @@ struct waiter_options {
   u32 short_park_factor = 4;
   duration_ns short_park_floor_ns = 20'000;
   duration_ns explore_period_ns = 100'000'000;
+  u32 explore_min_waits = 64;  // ... and at least this many waits that would poll since the last
   bool start_from_process_prior = true;
   bool publish_to_process_prior = true;
   bool process_shared = false;       // waiter/event in MAP_SHARED memory, notified from other processes
@@ -309,7 +311,7 @@ class wait_engine {
         p.guard = wait_guard::backoff;
       } else if (fruitless_in_window_ns_ > scale_q10(share_window_ns, options_.max_fruitless_poll_share_q10)) {
         p.guard = wait_guard::poll_share;
-      } else if (explore_due(now_ns)) {
+      } else if (explore_due(now_ns, bound_ns)) {
         p.guard = wait_guard::explore;
       } else if (options_.park_when_oversubscribed && !system_load::instance().try_enter_poll()) {
         p.guard = wait_guard::pollers;
@@ -409,10 +411,13 @@ class wait_engine {
   void count_block() { ++parks_; }
   // Yield mode's back-off (wait.hpp): after a yield that took longer than
   // long_yield_ns, no yielding for 64, then 128 ... 65536 waits.
+  // A yield that caught the notifier shows the CPU is shared with it
+  // again, not with a stranger: the next long yield backs off from 64.
   void note_long_yield() {
     yield_backoff_ = 64u << min_of<u32>(long_yields_, 10);
     ++long_yields_;
   }
+  void note_yield_caught() { long_yields_ = 0; }
   bool yielding_allowed() {
     if (yield_backoff_ == 0) return true;
     --yield_backoff_;
@@ -457,13 +462,25 @@ class wait_engine {
 
  private:
   // One exploring block per explore_period_ns without a teaching park.
-  bool explore_due(u64 now_ns) {
+  // Time alone is not enough: a thread that waits less than once per
+  // period would explore on every wait, so explore_min_waits poll-eligible
+  // waits must also have passed. A timed wait that ends within the
+  // short-park limit could only time out in its park: it would teach
+  // nothing and use the period up.
+  bool explore_due(u64 now_ns, duration_ns bound_ns) {
     if (options_.explore_period_ns == 0) return false;
-    if (last_explore_ns_ == 0) last_explore_ns_ = now_ns;  // a fresh engine polls first
-    if (now_ns - last_teaching_park_ns_ < options_.explore_period_ns ||
-        now_ns - last_explore_ns_ < options_.explore_period_ns)
+    ++waits_since_explore_;
+    if (!explore_clock_started_) {  // a fresh engine polls first
+      explore_clock_started_ = true;
+      last_explore_ns_ = now_ns;
+    }
+    if (waits_since_explore_ < options_.explore_min_waits) return false;
+    if (bound_ns != no_bound && teaches_block_cost(bound_ns)) return false;
+    if (sat_sub(now_ns, last_teaching_park_ns_) < options_.explore_period_ns ||
+        sat_sub(now_ns, last_explore_ns_) < options_.explore_period_ns)
       return false;
     last_explore_ns_ = now_ns;
+    waits_since_explore_ = 0;
     return true;
   }
   Governor governor_;
@@ -474,6 +491,8 @@ class wait_engine {
   u32 yield_backoff_ = 0;
   u64 last_teaching_park_ns_ = 0;
   u64 last_explore_ns_ = 0;
+  u32 waits_since_explore_ = 0;
+  bool explore_clock_started_ = false;
   u32 long_yields_ = 0;
   u32 miss_streak_ = 0;
   u32 backoff_remaining_ = 0;
