@@ -20,7 +20,7 @@ grep -q "^$tmp/bad.trace:3: " "$tmp/err" || fail "bad input: no FILE:LINE in: $(
 [ $? -eq 2 ] || fail "unknown flag: expected exit 2"
 "$sim" > /dev/null 2>&1
 [ $? -eq 2 ] || fail "no input: expected exit 2"
-for bad in "--host-exit fpga" "--reflect maybe" "--pause-ns 100001"; do
+for bad in "--host-exit fpga" "--reflect maybe" "--pause-ns 100001" "--driver-latency-pct 1001"; do
   # shellcheck disable=SC2086
   "$sim" $bad --generate constant > "$tmp/out" 2> "$tmp/err"
   [ $? -eq 2 ] || fail "$bad: expected exit 2"
