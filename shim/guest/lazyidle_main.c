@@ -451,7 +451,8 @@ static __always_inline u64 lazyidle_block_cost(const struct lazyidle_cpu *c, u32
 
 /*
  * The wake latency of this CPU's halts as last measured, without the weight
- * w: the host's figure when B was last built from it, else the own lateness
+ * w: the host's figure when B was last built from it (and it is still within
+ * calib_max_ns: it is re-read after every halt), else the own lateness
  * median, else 0 (nothing measured yet). It is the state's exit latency
  * (published by lazyidle_publish()) and what a halted idle's end - start
  * holds beyond the idle (lazyidle_enter()). READ_ONCE: the publisher reads
@@ -459,8 +460,11 @@ static __always_inline u64 lazyidle_block_cost(const struct lazyidle_cpu *c, u32
  */
 static __always_inline u64 lazyidle_wake_latency(const struct lazyidle_cpu *c)
 {
-	if (READ_ONCE(c->last_b_source) == LAZYIDLE_B_HOST)
-		return READ_ONCE(c->host_wake_latency_ns);
+	u64 host = READ_ONCE(c->host_wake_latency_ns);
+
+	if (READ_ONCE(c->last_b_source) == LAZYIDLE_B_HOST &&
+	    host <= lazyidle_knob_get(&lazyidle_calib_max_ns))
+		return host;
 	return READ_ONCE(c->calib_samples) ? READ_ONCE(c->calibrated_cost_ns) : 0;
 }
 
