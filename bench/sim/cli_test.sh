@@ -20,12 +20,22 @@ grep -q "^$tmp/bad.trace:3: " "$tmp/err" || fail "bad input: no FILE:LINE in: $(
 [ $? -eq 2 ] || fail "unknown flag: expected exit 2"
 "$sim" > /dev/null 2>&1
 [ $? -eq 2 ] || fail "no input: expected exit 2"
-for bad in "--host-exit fpga" "--reflect maybe" "--pause-ns 100001"; do
+for bad in "--host-exit fpga" "--reflect maybe" "--pause-ns 100001" "--driver-latency-pct 1001"; do
   # shellcheck disable=SC2086
   "$sim" $bad --generate constant > "$tmp/out" 2> "$tmp/err"
   [ $? -eq 2 ] || fail "$bad: expected exit 2"
   [ -s "$tmp/out" ] && fail "$bad: output on stdout"
 done
+# --driver-latency-pct moves the lazyidle rows (what the driver subtracts) and nothing else.
+"$sim" --json --events 4000 --generate bimodal --policies lazyidle,menu > "$tmp/pct100" || fail "--driver-latency-pct default run failed"
+"$sim" --json --events 4000 --generate bimodal --policies lazyidle,menu --driver-latency-pct 0 > "$tmp/pct0" ||
+  fail "--driver-latency-pct 0 run failed"
+python3 - "$tmp/pct100" "$tmp/pct0" <<'PY' || fail "--driver-latency-pct: lazyidle must move, menu must not"
+import json, sys
+a, b = ({p["name"]: p["cost_ns"] for p in json.load(open(f))["traces"][0]["policies"]} for f in sys.argv[1:3])
+assert a["lazyidle"] != b["lazyidle"], (a, b)
+assert a["menu"] == b["menu"], (a, b)
+PY
 "$sim" --events 2000 --generate bimodal --policies kvm --host-exit vmm > "$tmp/out" || fail "--host-exit vmm run failed"
 grep -q "userspace VMM exit" "$tmp/out" || fail "--host-exit vmm not in the currency line"
 

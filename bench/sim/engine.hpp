@@ -54,6 +54,12 @@ struct environment {
   // One cpu_relax() (PAUSE): poll loops read the clock every N of them, so
   // a poll that gets no wakeup overshoots its limit (poll_duration()).
   duration_ns pause_ns = 0;
+  // The wake latency lazyidle's guest driver subtracts from a halted idle
+  // before reflecting it (lazyidle_core_reflect_measured()), as a
+  // percentage of the exit latency of the state it halted in: 100 = its
+  // calibration measured that latency exactly (a constant lateness has that
+  // median), 0 = the driver before the fix (reflects end - start).
+  u32 driver_latency_pct = 100;
   std::string currency;          // how B was composed, printed with every ratio
   // Hindsight information for the offline yardsticks only (best_fixed).
   duration_ns best_fixed_budget_ns = 0;

@@ -41,6 +41,9 @@ const char* usage_text =
     "                         201 (poll_state.c) or 32 (lazyidle driver) of them and overshoot; 0 = exact\n"
     "  --reflect measured|exact   what policies are told after an idle: each layer's clock, i.e.\n"
     "                         y + the exit latency woken from (default), or the exact y\n"
+    "  --driver-latency-pct N the wake latency lazyidle's driver takes off a halted idle before\n"
+    "                         reflecting it, % of the state's exit latency (default 100: calibrated\n"
+    "                         exactly; 0: the driver before it subtracted, end - start) [0, 1000]\n"
     "  --sweep                run with B = 10, 20, 50, 100 us (scales the cost model)\n"
     "  --policies A,B,...     only these policies (default: all; see --list)\n"
     "  --json                 print JSON instead of tables\n"
@@ -136,6 +139,10 @@ int main(int argc, char** argv) {
         cost.reflect_exact_idle = false;
       else
         fail("--reflect: expected 'measured' or 'exact'");
+    } else if (a == "--driver-latency-pct") {
+      const u64 pct = parse_count("--driver-latency-pct", value());
+      if (pct > 1000) fail("--driver-latency-pct: 0..1000");
+      cost.driver_latency_pct = static_cast<u32>(pct);
     } else if (a == "--states") {
       cost.states = value();
       if (cost.states != "kvm" && cost.states != "nehalem") {

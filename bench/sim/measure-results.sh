@@ -9,9 +9,12 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 data=$root/tests/data
 real="$data/guest-idle-trace.txt.gz $data/pgbench-waits.trace.gz $data/redis-waits.trace.gz"
 rev=$(git -C "$root" log -1 --format=%h 2>/dev/null || echo unknown)
+# Only the code the figures come from: a docs edit in progress is not "work".
+dirty=""
+[ -n "$(git -C "$root" status --porcelain -- include bench shim src 2>/dev/null)" ] && dirty=" plus uncommitted work"
 echo "## Measured results"
 echo
-echo "Measured on $(date -u +%Y-%m-%d) with the tree at $rev plus uncommitted work (the core's"
+echo "Measured on $(date -u +%Y-%m-%d) with the tree at $rev$dirty (the core's"
 echo "policies change as they are tuned: re-run \`bench/sim/measure-results.sh\`; the figures"
 echo "here are a snapshot, not a contract). \`lazyidle\` is the core's \`default_governor\`."
 echo

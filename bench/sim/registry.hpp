@@ -50,17 +50,30 @@ class governor_policy final : public policy {
     const governor_decision d = governor_.select(env_.table.overhead(state), c.bound_ns);
     return {state, d.poll_budget_ns, 0, poll_loop::lazyidle_driver};
   }
+  // What lazyidle_enter() reflects (shim/guest/lazyidle_main.c,
+  // lazyidle_core_reflect_measured()): end - start, less the wake latency
+  // it measured for the halt, never below the time polled; a wakeup caught
+  // polling as it is. The driver's measure is the state's exit latency
+  // scaled by --driver-latency-pct. Under --reflect exact the row is told y
+  // like every policy. One segment per idle: o.poll_ns is the idle's poll.
   void reflect(const segment_outcome& o) override {
-        // lazyidle_enter() reflects end - start: poll, halt and the wake latency
-    // (shim/guest/lazyidle_main.c); the waiter and the host hook likewise
-    // time the whole wait.
-    if (o.idle_over) governor_.reflect(o.idle_measured_ns);
+    if (!o.idle_over) return;
+    const bool halted = !o.woke_polling && !o.host_polled;
+    const duration_ns latency =
+        halted && !env_.reflect_exact_idle
+            ? mul_div(env_.table[o.state].exit_latency_ns, env_.driver_latency_pct, 100)
+            : 0;
+    reflected_ns_ = idle_before_wakeup(o.idle_measured_ns, o.poll_ns, latency);
+    governor_.reflect(reflected_ns_);
   }
   const Governor& governor() const { return governor_; }
+  // The idle the governor was last told (tests/unit/test_sim_driver_reflect.cpp).
+  duration_ns last_reflected_ns() const { return reflected_ns_; }
 
  private:
   const environment& env_;
   Governor governor_;
+  duration_ns reflected_ns_ = 0;
 };
 
 enum class policy_kind { reference, linux_baseline, lazyidle };

@@ -43,6 +43,7 @@ struct cost_options {
   duration_ns tick_ns = 0;
   duration_ns pause_ns = 26;                // one PAUSE, DESIGN §9 (0 = poll loops stop exactly at their limit)
   bool reflect_exact_idle = false;          // --reflect exact: tell every policy y (the pre-issue-11 convention)
+  u32 driver_latency_pct = 100;             // --driver-latency-pct: what lazyidle's driver subtracts, % of L
   std::string states = "kvm";               // kvm | nehalem | FILE
   std::vector<idle_state> file_states;      // parsed --states FILE
   std::vector<std::string> file_state_names;
@@ -62,6 +63,7 @@ inline environment make_environment(const cost_options& o, duration_ns sweep_blo
   env.tick_ns = o.tick_ns;
   env.reflect_exact_idle = o.reflect_exact_idle;
   env.pause_ns = o.pause_ns;
+  env.driver_latency_pct = o.driver_latency_pct;
   if (o.states == "kvm") {
     cost_model m;
     m.block_cpu_ns = o.block_cpu_ns;

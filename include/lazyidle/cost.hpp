@@ -42,6 +42,21 @@ constexpr duration_ns optimal_cost(duration_ns idle_ns, duration_ns block_cost_n
   return min_of(idle_ns, block_cost_ns);
 }
 
+// The idle a blocked wait really lasted, from the waiter's own clock. A
+// layer times an idle from its start until the waiter runs again (the guest
+// driver's end - start around HLT, KVM's halt_ns, a waiter's wait), so a
+// blocked idle of length y reads y + L: the wake latency L came after the
+// wakeup. L is part of the price of blocking (B), not of the idle; taught
+// y + L, a predictor learns idles L too long after every block and drifts
+// towards polling through them. menu_update() subtracts the state's exit
+// latency for the same reason. wake_latency_ns is the layer's own measure
+// of L (0 for a wakeup caught by polling: nothing to subtract). Never below
+// polled_ns: the wakeup of a blocked idle came after its poll ended, so an
+// over-estimated L cannot make it look caught.
+constexpr duration_ns idle_before_wakeup(duration_ns measured_ns, duration_ns polled_ns, duration_ns wake_latency_ns) {
+  return max_of(sat_sub(measured_ns, wake_latency_ns), polled_ns);
+}
+
 // Running sums for the empirical competitive ratio. Sums saturate rather than
 // wrap: a saturated ledger reads as ratio 1.0, never as a bogus small ratio.
 struct cost_ledger {

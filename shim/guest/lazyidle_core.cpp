@@ -122,6 +122,14 @@ void lazyidle_core_reflect(lazyidle_gov_blob* gov, unsigned int kind, unsigned l
     reflect_as<default_type>(gov, idle_ns);
 }
 
+unsigned long long lazyidle_core_reflect_measured(lazyidle_gov_blob* gov, unsigned int kind,
+                                                  unsigned long long idle_ns, unsigned long long polled_ns,
+                                                  unsigned long long wake_latency_ns) {
+  const lazyidle::duration_ns idle = lazyidle::idle_before_wakeup(idle_ns, polled_ns, wake_latency_ns);
+  lazyidle_core_reflect(gov, kind, idle);
+  return idle;
+}
+
 unsigned int lazyidle_core_worst_case_permille(const lazyidle_gov_blob* gov, unsigned int kind) {
   const lazyidle::u32 q10 = kind == LAZYIDLE_GOV_AUGMENTED ? load<augmented_type>(gov).policy().worst_case_ratio_q10()
                                                            : load<default_type>(gov).policy().worst_case_ratio_q10();

@@ -65,6 +65,18 @@ void lazyidle_core_select(struct lazyidle_gov_blob *gov, unsigned int kind,
 			  struct lazyidle_decision *out);
 void lazyidle_core_reflect(struct lazyidle_gov_blob *gov, unsigned int kind,
 			   unsigned long long idle_ns);
+/*
+ * lazyidle_core_reflect() of an idle its caller timed from its start until
+ * the CPU ran again (idle_ns), polled_ns of it polling: the core is told
+ * idle_ns - wake_latency_ns, never less than polled_ns (idle_before_wakeup()
+ * in include/lazyidle/cost.hpp says why). wake_latency_ns: the measured
+ * wake latency of the halt that ended the idle, 0 when polling caught the
+ * wakeup. Returns the idle the core was told.
+ */
+unsigned long long lazyidle_core_reflect_measured(struct lazyidle_gov_blob *gov, unsigned int kind,
+						  unsigned long long idle_ns,
+						  unsigned long long polled_ns,
+						  unsigned long long wake_latency_ns);
 /* The governor's proven worst case sum(cost)/sum(OPT), per-mille. */
 unsigned int lazyidle_core_worst_case_permille(const struct lazyidle_gov_blob *gov,
 					       unsigned int kind);

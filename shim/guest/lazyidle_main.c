@@ -450,6 +450,25 @@ static __always_inline u64 lazyidle_block_cost(const struct lazyidle_cpu *c, u32
 }
 
 /*
+ * The wake latency of this CPU's halts as last measured, without the weight
+ * w: the host's figure when B was last built from it (and it is still within
+ * calib_max_ns: it is re-read after every halt), else the own lateness
+ * median, else 0 (nothing measured yet). It is the state's exit latency
+ * (published by lazyidle_publish()) and what a halted idle's end - start
+ * holds beyond the idle (lazyidle_enter()). READ_ONCE: the publisher reads
+ * other CPUs' fields.
+ */
+static __always_inline u64 lazyidle_wake_latency(const struct lazyidle_cpu *c)
+{
+	u64 host = READ_ONCE(c->host_wake_latency_ns);
+
+	if (READ_ONCE(c->last_b_source) == LAZYIDLE_B_HOST &&
+	    host <= lazyidle_knob_get(&lazyidle_calib_max_ns))
+		return host;
+	return READ_ONCE(c->calib_samples) ? READ_ONCE(c->calibrated_cost_ns) : 0;
+}
+
+/*
  * Polling burns CPU the host may need (the talk's first risk): while the
  * host is taking time away from this vCPU, shrink the budget by the stolen
  * share, and stop polling altogether above steal_stop_permille.
@@ -591,7 +610,14 @@ static __cpuidle int lazyidle_enter(struct cpuidle_device *dev,
 	c->last_block_cost_ns = cost;
 	c->last_b_source = b_source;
 
-	lazyidle_core_reflect(&c->gov.blob, c->gov.kind, idle_ns);
+	/*
+	 * end - start ran until this CPU ran again, so a halted idle also holds
+	 * the halt's wake latency, which belongs to B, not to the idle: tell the
+	 * core the idle less the latency measured for it, as menu_update()
+	 * subtracts a state's exit latency. A wakeup caught polling as it is.
+	 */
+	lazyidle_core_reflect_measured(&c->gov.blob, c->gov.kind, idle_ns, poll_end - start,
+				       halted ? lazyidle_wake_latency(c) : 0);
 	/*
 	 * A wakeup caught by polling cost its own length however the clock
 	 * check overshot the budget; account it as such.
@@ -641,11 +667,7 @@ static void lazyidle_publish(struct work_struct *work)
 	for_each_online_cpu(cpu) {
 		const struct lazyidle_cpu *c = per_cpu_ptr(&lazyidle_cpus, cpu);
 
-		/* The latency B was built from: the host's figure when it was used. */
-		if (READ_ONCE(c->last_b_source) == LAZYIDLE_B_HOST)
-			worst = max(worst, READ_ONCE(c->host_wake_latency_ns));
-		else if (READ_ONCE(c->calib_samples))
-			worst = max(worst, READ_ONCE(c->calibrated_cost_ns));
+		worst = max(worst, lazyidle_wake_latency(c));
 	}
 	if (worst) {
 		WRITE_ONCE(state->exit_latency_ns, worst);

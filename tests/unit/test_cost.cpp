@@ -45,3 +45,14 @@ TEST_CASE("ledger sums and reports the empirical competitive ratio") {
   CHECK(ledger.idles == 3);
   CHECK(ledger.ratio_permille() == 65000 * 1000 / 26000);
 }
+
+TEST_CASE("a blocked idle is told without the wake latency its clock includes") {
+  // 30 us polled, halted, woken 20 us later, 10 us wake latency: the clock reads 60 us.
+  CHECK(idle_before_wakeup(60000, 30000, 10000) == 50000);
+  // Caught by polling: no latency, told as measured.
+  CHECK(idle_before_wakeup(12000, 12000, 0) == 12000);
+  // An over-estimated latency stops at the time polled, never below it (nor below 0).
+  CHECK(idle_before_wakeup(35000, 30000, 10000) == 30000);
+  CHECK(idle_before_wakeup(4000, 0, 10000) == 0);
+  static_assert(idle_before_wakeup(60000, 30000, 10000) == 50000);
+}
