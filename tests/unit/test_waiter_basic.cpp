@@ -105,7 +105,32 @@ TEST_CASE("a park much longer than B does not teach B") {
   options.initial_block_cpu_ns = 5'003;  // odd seeds: no measurement lands on them exactly
   options.initial_wake_latency_ns = 10'007;
   options.explore_period_ns = 0;
-  const auto s = park_rounds(options, std::chrono::milliseconds(2), 50);
+  // The notifier sleeps 2 ms only once the waiter has checked its predicate
+  // twice in this round (on entry, and after setting PARKED, just before
+  // futex_wait): sleeping from its own last notify instead, a waiter that
+  // was descheduled for most of those 2 ms (load 7 here) parked just before
+  // the notify and taught B from a short park (1 of 6 runs).
+  const u64 count = 50;
+  lazyidle::waiter w(options);
+  std::atomic<u64> sent{0};
+  std::atomic<u64> checks{0};  // predicate calls in the current round
+  std::thread notifier([&] {
+    for (u64 i = 1; i <= count; ++i) {
+      while (checks.load(std::memory_order_acquire) < 2) std::this_thread::yield();
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      checks.store(0, std::memory_order_relaxed);
+      sent.store(i, std::memory_order_release);
+      w.notify();
+    }
+  });
+  for (u64 i = 1; i <= count; ++i)
+    w.wait_until([&] {
+      if (sent.load(std::memory_order_acquire) >= i) return true;
+      checks.fetch_add(1, std::memory_order_release);
+      return false;
+    });
+  notifier.join();
+  const auto s = w.stats();
   REQUIRE(s.wakes >= 1);
   CHECK(s.block_cpu_ns == options.initial_block_cpu_ns);
   CHECK(s.wake_latency_ns == options.initial_wake_latency_ns);
