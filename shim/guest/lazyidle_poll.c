@@ -126,7 +126,16 @@ static int lazyidle_idle_wait(struct lazyidle_idle_poll_info *info, u64 timeout_
 	}
 
 	now = local_clock();
-	lazyidle_core_reflect(&p->gov.blob, p->gov.kind, now - start);
+	/*
+	 * A sleep a waker ended had its idle end at the waker's stamp; what
+	 * came after it is the wake latency, the price of sleeping, not part of
+	 * the idle (lazyidle_main.c takes it off a halted idle the same way).
+	 * Taught now - start, the predictor would learn idles one wake latency
+	 * too long after every sleep and drift towards polling through them.
+	 */
+	woken = polled ? 0 : READ_ONCE(p->wake_ns);
+	lazyidle_core_reflect(&p->gov.blob, p->gov.kind,
+			      woken > start && woken <= now ? woken - start : now - start);
 	if (polled) {
 		p->polled++;
 		return 0;
@@ -140,7 +149,6 @@ static int lazyidle_idle_wait(struct lazyidle_idle_poll_info *info, u64 timeout_
 	 * unstable TSC (sched_clock filters per CPU); a sample that runs
 	 * backwards or beyond the outlier limit is dropped, not trusted.
 	 */
-	woken = READ_ONCE(p->wake_ns);
 	if (woken && now > woken &&
 	    now - woken <= lazyidle_knob_get(&lazyidle_calib_max_ns)) {
 		u64 lateness = now - woken;
