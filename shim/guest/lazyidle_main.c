@@ -462,7 +462,7 @@ static __always_inline u64 lazyidle_wake_latency(const struct lazyidle_cpu *c)
 {
 	u64 host = READ_ONCE(c->host_wake_latency_ns);
 
-	if (READ_ONCE(c->last_b_source) == LAZYIDLE_B_HOST &&
+	if (READ_ONCE(c->last_b_source) == LAZYIDLE_B_HOST && host &&
 	    host <= lazyidle_knob_get(&lazyidle_calib_max_ns))
 		return host;
 	return READ_ONCE(c->calib_samples) ? READ_ONCE(c->calibrated_cost_ns) : 0;

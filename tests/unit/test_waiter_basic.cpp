@@ -96,9 +96,7 @@ TEST_CASE("a park woken by notify teaches B when it slept about as long as B dec
 
 TEST_CASE("a park much longer than B does not teach B") {
   // What a park costs grows with its sleep (a halted vCPU wakes slowly):
-  // 2 ms parks against B of ~6 us say nothing about blocking near B. (A
-  // park is short only if the waiter came back ~2 ms late and parked just
-  // before the notify: not on any machine that runs this test.)
+  // 2 ms parks against B of ~6 us say nothing about blocking near B.
   lazyidle::waiter_options options;
   options.max_poll_ns = 0;  // park at once: exercise the futex path every time
   options.cpu_sample_period = 1;
@@ -116,7 +114,10 @@ TEST_CASE("a park much longer than B does not teach B") {
   std::atomic<u64> checks{0};  // predicate calls in the current round
   std::thread notifier([&] {
     for (u64 i = 1; i <= count; ++i) {
-      while (checks.load(std::memory_order_acquire) < 2) std::this_thread::yield();
+      // Bounded: a waiter that parked after one check would hang the test.
+      const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+      while (checks.load(std::memory_order_acquire) < 2 && std::chrono::steady_clock::now() < give_up)
+        std::this_thread::yield();
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
       checks.store(0, std::memory_order_relaxed);
       sent.store(i, std::memory_order_release);
