@@ -44,22 +44,40 @@ TEST_CASE("notify with nobody parked takes no slow path: no stamp, no futex_wake
 
 namespace {
 constexpr u64 park_rounds_default = 200;
+enum class sleep_from { last_notify, park_check };
 // Rounds of: the notifier sleeps, notifies; the waiter parks at once.
+// sleep_from::park_check: the notifier starts its sleep only once the waiter
+// has checked its predicate twice in the round (on entry, and after setting
+// PARKED, just before futex_wait), so each park lasts the whole sleep even
+// when the waiter was descheduled between rounds.
 lazyidle::waiter_stats park_rounds(const lazyidle::waiter_options& options,
                                    std::chrono::microseconds sleep = std::chrono::microseconds(200),
-                                   u64 count = park_rounds_default) {
+                                   u64 count = park_rounds_default, sleep_from from = sleep_from::last_notify) {
   lazyidle::waiter w(options);
   std::atomic<u64> sent{0};
+  std::atomic<u64> checks{0};  // predicate calls in the current round
   std::thread notifier([&] {
     for (u64 i = 1; i <= count; ++i) {
+      if (from == sleep_from::park_check) {
+        // Bounded: a waiter that parked after one check would hang the test.
+        const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        while (checks.load(std::memory_order_acquire) < 2 && std::chrono::steady_clock::now() < give_up)
+          std::this_thread::yield();
+      }
       // Wait until the waiter is parked (or has finished) before notifying,
       // so every round exercises the wake path, not a lucky poll.
       std::this_thread::sleep_for(sleep);
+      checks.store(0, std::memory_order_relaxed);
       sent.store(i, std::memory_order_release);
       w.notify();
     }
   });
-  for (u64 i = 1; i <= count; ++i) w.wait_until([&] { return sent.load(std::memory_order_acquire) >= i; });
+  for (u64 i = 1; i <= count; ++i)
+    w.wait_until([&] {
+      if (sent.load(std::memory_order_acquire) >= i) return true;
+      checks.fetch_add(1, std::memory_order_release);
+      return false;
+    });
   notifier.join();
   return w.stats();
 }
@@ -103,35 +121,10 @@ TEST_CASE("a park much longer than B does not teach B") {
   options.initial_block_cpu_ns = 5'003;  // odd seeds: no measurement lands on them exactly
   options.initial_wake_latency_ns = 10'007;
   options.explore_period_ns = 0;
-  // The notifier sleeps 2 ms only once the waiter has checked its predicate
-  // twice in this round (on entry, and after setting PARKED, just before
-  // futex_wait): sleeping from its own last notify instead, a waiter that
-  // was descheduled for most of those 2 ms (load 7 here) parked just before
-  // the notify and taught B from a short park (1 of 6 runs).
-  const u64 count = 50;
-  lazyidle::waiter w(options);
-  std::atomic<u64> sent{0};
-  std::atomic<u64> checks{0};  // predicate calls in the current round
-  std::thread notifier([&] {
-    for (u64 i = 1; i <= count; ++i) {
-      // Bounded: a waiter that parked after one check would hang the test.
-      const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-      while (checks.load(std::memory_order_acquire) < 2 && std::chrono::steady_clock::now() < give_up)
-        std::this_thread::yield();
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
-      checks.store(0, std::memory_order_relaxed);
-      sent.store(i, std::memory_order_release);
-      w.notify();
-    }
-  });
-  for (u64 i = 1; i <= count; ++i)
-    w.wait_until([&] {
-      if (sent.load(std::memory_order_acquire) >= i) return true;
-      checks.fetch_add(1, std::memory_order_release);
-      return false;
-    });
-  notifier.join();
-  const auto s = w.stats();
+  // Sleeping from its own last notify instead, a waiter that was
+  // descheduled for most of those 2 ms (load 7 here) parked just before the
+  // notify and taught B from a short park (1 of 6 runs).
+  const auto s = park_rounds(options, std::chrono::milliseconds(2), 50, sleep_from::park_check);
   REQUIRE(s.wakes >= 1);
   CHECK(s.block_cpu_ns == options.initial_block_cpu_ns);
   CHECK(s.wake_latency_ns == options.initial_wake_latency_ns);
