@@ -19,7 +19,7 @@ endforeach()
 # Command-line contract: bad input is FILE:LINE, exit 2, nothing on stdout.
 if(LAZYIDLE_BUILD_BENCH)
   add_test(NAME sim_cli COMMAND sh ${PROJECT_SOURCE_DIR}/bench/sim/cli_test.sh
-    $<TARGET_FILE:lazyidle-sim> ${CMAKE_CURRENT_SOURCE_DIR}/data)
+    $<TARGET_FILE:lazyidle-sim> ${CMAKE_CURRENT_SOURCE_DIR}/data $<TARGET_FILE:lazyidle-sim-per-idle>)
 endif()
 
 # libFuzzer target for the trace parsers (clang only).

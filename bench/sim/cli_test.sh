@@ -6,6 +6,7 @@
 set -u
 sim=$1
 data=$2
+per_idle=${3:-}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
@@ -60,4 +61,30 @@ PY
 for b in 10.0 20.0 50.0 100.0; do grep -q "at B = $b us" "$tmp/out" || fail "sweep: no B = $b"; done
 grep -q "^break_even  *2.000" "$tmp/out" || fail "sweep: break_even is not 2.000 on the adversary"
 grep -q "<svg" "$tmp/p.svg" || fail "plot: no SVG"
+# lazyidle-sim-per-idle: its buckets are the sweep's ratio difference split by
+# y/B, so they must add up to what lazyidle-sim --sweep prints at that B, and
+# so must its start-up + rest split; bad input is refused like lazyidle-sim's.
+if [ -n "$per_idle" ]; then
+  "$per_idle" heavy_tailed 20000 lazyidle haltpoll > "$tmp/per_idle" || fail "per-idle run failed"
+  "$sim" --sweep --json --generate heavy_tailed --policies lazyidle,haltpoll > "$tmp/sweep.json" || fail "sweep --json run failed"
+  python3 - "$tmp/per_idle" "$tmp/sweep.json" <<'PY' || fail "per-idle buckets do not add up to the sweep's ratio difference"
+import json, re, sys
+text = open(sys.argv[1]).read()
+buckets = [float(x) for x in re.findall(r"difference ([-+][0-9.]+)% of OPT", text)]
+assert len(buckets) == 8, text
+first, rest = (float(x) for x in re.search(r"per CPU: ([-+][0-9.]+)% of OPT; the rest: ([-+][0-9.]+)%", text).groups())
+trace = [t for t in json.load(open(sys.argv[2]))["traces"] if t["block_cost_ns"] == 20000][0]
+ratio = {p["name"]: p["cost_ratio"] for p in trace["policies"]}
+want = 100.0 * (ratio["lazyidle"] - ratio["haltpoll"])
+assert abs(want) > 1.0, want  # a difference worth splitting, or the check proves nothing
+assert abs(sum(buckets) - want) < 0.01, (buckets, sum(buckets), want)
+assert abs(first + rest - want) < 0.01, (first, rest, want)
+PY
+  "$per_idle" heavy_tailed 20000 lazyidle no-such-policy > "$tmp/out" 2> "$tmp/err"
+  [ $? -eq 2 ] || fail "per-idle unknown policy: expected exit 2"
+  [ -s "$tmp/out" ] && fail "per-idle unknown policy: output on stdout"
+  "$per_idle" "$tmp/bad.trace" 20000 lazyidle opt > "$tmp/out" 2> "$tmp/err"
+  [ $? -eq 2 ] || fail "per-idle bad trace: expected exit 2"
+  grep -q "^$tmp/bad.trace:3: " "$tmp/err" || fail "per-idle bad trace: no FILE:LINE in: $(cat "$tmp/err")"
+fi
 echo "sim_cli: ok"
