@@ -25,6 +25,12 @@ lazyidle::waiter_options base() {
   o.explore_period_ns = 0;  // its own test below
   return o;
 }
+// The explore tests' options: one exploration per 100 ms period at most.
+lazyidle::waiter_options explore_options() {
+  lazyidle::waiter_options o = base();
+  o.explore_period_ns = 100'000'000;
+  return o;
+}
 // A wait of idle_ns against the plan: caught if within the budget.
 lazyidle::wait_plan wait_once(engine& e, u64& clock, duration_ns idle_ns) {
   lazyidle::wait_plan p = e.plan(clock);
@@ -144,9 +150,7 @@ TEST_CASE("a real waiter under a forced guard parks every wait it makes") {
 }
 
 TEST_CASE("explore: without a park that taught B for 100 ms, one wait that would poll blocks") {
-  lazyidle::waiter_options o = base();
-  o.explore_period_ns = 100'000'000;
-  engine e(o, fixed_governor(lazyidle::fixed_poll(10'000)));
+  engine e(explore_options(), fixed_governor(lazyidle::fixed_poll(10'000)));
   u64 clock = 1'000'000'000;
   // Every wait caught: no park, so nothing teaches B. The first wait starts
   // the period; polling goes on until it has run out.
@@ -189,9 +193,7 @@ TEST_CASE("shared_cpu: a yield that lost the CPU for long backs yielding off for
 }
 
 TEST_CASE("explore: a thread that waits less than once per period does not explore on every wait") {
-  lazyidle::waiter_options o = base();
-  o.explore_period_ns = 100'000'000;
-  engine e(o, fixed_governor(lazyidle::fixed_poll(10'000)));
+  engine e(explore_options(), fixed_governor(lazyidle::fixed_poll(10'000)));
   u64 clock = 1'000'000'000;
   // 5 waits a second, each caught: no park ever teaches B, the period has
   // always run out, but 64 waits must pass between explorations.
@@ -205,8 +207,7 @@ TEST_CASE("explore: a thread that waits less than once per period does not explo
 }
 
 TEST_CASE("explore: not on a timed wait too short to teach B") {
-  lazyidle::waiter_options o = base();
-  o.explore_period_ns = 100'000'000;
+  lazyidle::waiter_options o = explore_options();
   o.explore_min_waits = 1;
   engine e(o, fixed_governor(lazyidle::fixed_poll(10'000)));
   u64 clock = 1'000'000'000;
