@@ -127,8 +127,8 @@ def read_stat(pid):
     return int(fields[1]), sum(int(x) for x in fields[11:15])
 
 
-def tree_cpu_seconds(root):
-    """utime+stime+cutime+cstime summed over root and its live descendants."""
+def tree_stats(root):
+    """{pid: utime+stime+cutime+cstime ticks} of root and its live descendants."""
     parent = {}
     ticks = {}
     for entry in os.listdir("/proc"):
@@ -136,14 +136,46 @@ def tree_cpu_seconds(root):
             stat = read_stat(int(entry))
             if stat:
                 parent[int(entry)], ticks[int(entry)] = stat
-    total = 0
+    tree = {}
     for pid, t in ticks.items():
         p = pid
         while p and p != root:
             p = parent.get(p, 0)
         if p == root:
-            total += t
-    return total / CLK_TCK
+            tree[pid] = t
+    return tree
+
+
+def tree_cpu_seconds(root):
+    """utime+stime+cutime+cstime summed over root and its live descendants."""
+    return sum(tree_stats(root).values()) / CLK_TCK
+
+
+def task_run_delays(pid, into):
+    """into[tid] = ns the task has spent runnable but waiting for a CPU
+    (/proc/PID/task/TID/schedstat, second field), for every thread of pid."""
+    try:
+        tids = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return into
+    for tid in tids:
+        try:
+            with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
+                into[(pid, int(tid))] = int(f.read().split()[1])
+        except (OSError, IndexError, ValueError):
+            pass
+    return into
+
+
+def tree_run_delay_ns(root):
+    """Run delay summed over every thread of root and its live descendants.
+    Why it is measured: a thread woken while another polls on the CPU the
+    scheduler chose for it waits behind the poll (EEVDF lets the running
+    task finish its slice), and that shows here, not in CPU time."""
+    delays = {}
+    for pid in tree_stats(root):
+        task_run_delays(pid, delays)
+    return delays
 
 
 def machine_busy_seconds():
@@ -159,8 +191,10 @@ def loadavg():
         return [float(x) for x in f.read().split()[:3]]
 
 
-def run_client(argv, log, timeout, cwd=None):
-    """Runs a client to its end; returns (exit status, CPU seconds, wall seconds)."""
+def run_client(argv, log, timeout, cwd=None, run_delays=None):
+    """Runs a client to its end; returns (exit status, CPU seconds, wall seconds).
+    run_delays: a dict filled with the run delay of the client's threads,
+    sampled every 10 ms (the last 10 ms before it exits are lost)."""
     out = open(log, "wb")
     start = time.monotonic()
     proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -177,6 +211,8 @@ def run_client(argv, log, timeout, cwd=None):
             pid, status, usage = os.wait4(proc.pid, 0)
             status = -1
             break
+        if run_delays is not None:
+            task_run_delays(proc.pid, run_delays)
         time.sleep(0.01)
     proc.returncode = os.waitstatus_to_exitcode(status) if status != -1 else -1
     PROCS.groups.remove(proc)
@@ -574,9 +610,14 @@ def one_run(ctx, case, config, rep):
     load_before = loadavg()
     busy0 = machine_busy_seconds()
     server0 = tree_cpu_seconds(server.proc.pid)
+    server_delay0 = tree_run_delay_ns(server.proc.pid)
     argv = client_argv(ctx, case, logdir, True, warm["thr"])
+    client_delays = {}
     status, client_cpu, wall = run_client(wrapped(argv), os.path.join(logdir, "client.log"),
-                                          ctx.seconds * 10 + 60)
+                                          ctx.seconds * 10 + 60, run_delays=client_delays)
+    # Threads alive at both ends only (pgbench's backends come and go).
+    server_delay1 = tree_run_delay_ns(server.proc.pid)
+    server_delay_ns = sum(v - server_delay0[k] for k, v in server_delay1.items() if k in server_delay0)
     time.sleep(0.3)  # exited backends reaped, their CPU in the postmaster's cutime
     server_cpu = tree_cpu_seconds(server.proc.pid) - server0
     busy = machine_busy_seconds() - busy0
@@ -596,6 +637,8 @@ def one_run(ctx, case, config, rep):
         "server_cpu_s": server_cpu, "client_cpu_s": client_cpu, "wall_s": wall,
         "server_cpu_per_1k": server_cpu / requests * 1000, "client_cpu_per_1k": client_cpu / requests * 1000,
         "other_cpu_per_s": max(0.0, busy - server_cpu - client_cpu) / wall,
+        "server_delay_us_per_rq": server_delay_ns / 1000.0 / requests,
+        "client_delay_us_per_rq": sum(client_delays.values()) / 1000.0 / requests,
         "server_stats": srv, "client_stats": cli,
         "server_caught": srv["caught"] / srv["waits"] if srv and srv["waits"] else None,
         "client_caught": cli["caught"] / cli["waits"] if cli and cli["waits"] else None,
@@ -608,7 +651,8 @@ def argv_requests(argv):
 
 
 # ---------------------------------------------------------------- summary
-METRICS = ["thr", "p50_us", "p99_us", "server_cpu_per_1k", "client_cpu_per_1k", "other_cpu_per_s"]
+METRICS = ["thr", "p50_us", "p99_us", "server_cpu_per_1k", "client_cpu_per_1k", "other_cpu_per_s",
+           "server_delay_us_per_rq", "client_delay_us_per_rq"]
 
 
 def median_cell(runs):
@@ -648,12 +692,13 @@ def fmt(value, width, digits=1):
 
 
 def print_table(cases, cells, out):
-    head = ("%-20s %-9s %9s %6s %6s %8s %8s %7s %7s %7s %6s %6s %5s %5s" %
+    head = ("%-20s %-9s %9s %6s %6s %8s %8s %7s %7s %7s %6s %6s %6s %6s %5s %5s" %
             ("case", "config", "req/s", "xnone", "xbest", "p50 us", "p99 us", "srvCPU", "cliCPU",
-             "x none", "srv%", "cli%", "load", "other"))
+             "x none", "srv%", "cli%", "srvRQ", "cliRQ", "load", "other"))
     print(head, file=out)
-    print("%-20s %-9s %9s %6s %6s %8s %8s %7s %7s %7s %6s %6s %5s %5s" %
-          ("", "", "", "thr", "thr", "", "", "s/1k", "s/1k", "CPU/rq", "caught", "caught", "1min", "CPU/s"), file=out)
+    print("%-20s %-9s %9s %6s %6s %8s %8s %7s %7s %7s %6s %6s %6s %6s %5s %5s" %
+          ("", "", "", "thr", "thr", "", "", "s/1k", "s/1k", "CPU/rq", "caught", "caught", "us/rq", "us/rq",
+           "1min", "CPU/s"), file=out)
     for case in cases:
         cc = cells.get(case.name)
         if not cc:
@@ -668,11 +713,12 @@ def print_table(cases, cells, out):
             x_best = c["thr"] / cc[best]["thr"] if best else None
             cpu_x = c["cpu_per_1k"] / base["cpu_per_1k"] if base and base["cpu_per_1k"] else None
             pct = lambda v: None if v is None else 100 * v
-            print("%-20s %-9s %s %s %s %s %s %s %s %s %s %s %s %s" % (
+            print("%-20s %-9s %s %s %s %s %s %s %s %s %s %s %s %s %s %s" % (
                 case.name, config, fmt(c["thr"], 9, 0), fmt(x_none, 6, 2), fmt(x_best, 6, 2),
                 fmt(c["p50_us"], 8), fmt(c["p99_us"], 8), fmt(c["server_cpu_per_1k"], 7, 3),
                 fmt(c["client_cpu_per_1k"], 7, 3), fmt(cpu_x, 7, 2), fmt(pct(c["server_caught"]), 6, 1),
-                fmt(pct(c["client_caught"]), 6, 1), fmt(max(c["loadavg"]), 5, 2),
+                fmt(pct(c["client_caught"]), 6, 1), fmt(c.get("server_delay_us_per_rq"), 6, 1),
+                fmt(c.get("client_delay_us_per_rq"), 6, 1), fmt(max(c["loadavg"]), 5, 2),
                 fmt(c["other_cpu_per_s"], 5, 2)), file=out)
         print("", file=out)
 
