@@ -45,6 +45,9 @@ CONFIGS = {
     # Not in the default set: the default policy with the guards off, to tell
     # the policy's own decisions from the guards' (--configs ...,unguarded).
     "unguarded": ("default", "default"),
+    # Not in the default set: the default policy without the yield in its
+    # poll loop (LAZYIDLE_POLL_YIELD=0), to measure what the yield is worth.
+    "noyield": ("default", "default"),
 }
 DEFAULT_CONFIGS = ["none", "server", "both", "fixed50k", "haltpoll", "always"]
 CONFIG_TEXT = {
@@ -55,6 +58,7 @@ CONFIG_TEXT = {
     "haltpoll": "haltpoll policy both ends",
     "always": "always (never block) both ends",
     "unguarded": "lazyidle default, both ends, --no-guards",
+    "noyield": "lazyidle default, both ends, LAZYIDLE_POLL_YIELD=0",
 }
 PEERS = ["none", "fixed50k", "haltpoll", "always"]
 PORTS = {"redis": 16379, "nginx": 18080, "postgres": 15432, "sockperf": 11111}
@@ -287,7 +291,8 @@ def preloaded(ctx, config, policy, stats_file, argv):
     if policy is None:
         return argv
     guards = ["--no-guards"] if config in UNGUARDED else []
-    return [ctx.run, "--policy", policy, "--stats=" + stats_file] + guards + ["--"] + argv
+    env = ["env", "LAZYIDLE_POLL_YIELD=0"] if config == "noyield" else []
+    return env + [ctx.run, "--policy", policy, "--stats=" + stats_file] + guards + ["--"] + argv
 
 
 class Server:

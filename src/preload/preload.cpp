@@ -55,6 +55,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -213,6 +214,8 @@ struct configuration {
   // client caught 0 % of its waits at w = 1, 2 % at 2, 63 % at 3 (1.07x,
   // 1.15x, 1.40x no preload), wrk -c1's client 55 %, 96 %, 97 %.
   u32 latency_weight_pct = 300;
+  // sched_yield() every poll_yield_rounds-th poll round (LAZYIDLE_POLL_YIELD): wait().
+  bool poll_yield = true;
   int stats_fd = -1;  // -2: stderr table
   char stats_path[512] = "";
   char policy_text[64] = "default";
@@ -220,9 +223,11 @@ struct configuration {
 configuration config{};
 
 // ---- statistics -------------------------------------------------------------
-enum counter : unsigned { c_calls, c_passthrough, c_ready, c_waits, c_caught, c_blocked, c_guarded, c_poll_ns, counter_count };
-constexpr const char* counter_names[counter_count] = {"calls",  "passthrough", "ready",   "waits",
-                                                      "caught", "blocked",     "guarded", "poll_ns"};
+enum counter : unsigned {
+  c_calls, c_passthrough, c_ready, c_waits, c_caught, c_blocked, c_guarded, c_poll_ns, c_yields, counter_count
+};
+constexpr const char* counter_names[counter_count] = {"calls",   "passthrough", "ready",   "waits",  "caught",
+                                                      "blocked", "guarded",     "poll_ns", "yields"};
 
 std::atomic<u64> process_counters[function_count][counter_count];
 
@@ -382,6 +387,8 @@ constexpr u64 probe_delay_ns = 100'000;
 constexpr u64 min_sleep_ns = 2'000;
 // Poll rounds per look at the pending signals (wait()).
 constexpr u32 signal_check_rounds = 4;
+// Poll rounds per sched_yield() (wait()); on the rounds between the signal checks.
+constexpr u32 poll_yield_rounds = 4;
 
 bool probe_due(u64 now) {
   u64 due = next_probe_ns.load(std::memory_order_relaxed);
@@ -550,6 +557,14 @@ long wait(thread_state& t, function f, u64 timeout_ns, const sigset_t* call_mask
   if (plan.budget_ns > 0) {
     hold.hold();
     const u64 poll_deadline = min_of(sat_add(start, plan.budget_ns), deadline);
+    // A thread the scheduler wakes onto this CPU while we poll — the peer
+    // we wait for, woken by our own request (a sync wake-up places it
+    // here) — waits behind the poll: EEVDF lets the running task finish
+    // its slice, so it runs only when we block, about one budget later.
+    // A yield now and then hands it the CPU; with no one else runnable it
+    // returns at once. A yield that lost the CPU for long handed it to a
+    // stranger: the engine backs yielding off (as wait.hpp's yield mode).
+    bool yielding = config.poll_yield && engine.yielding_allowed();
     for (u32 round = 0;; ++round) {
       r = attempt();
       now = hosted::monotonic_ns();
@@ -565,7 +580,16 @@ long wait(thread_state& t, function f, u64 timeout_ns, const sigset_t* call_mask
         break;
       }
       if (now >= poll_deadline) break;
-      hosted::cpu_relax();
+      if (yielding && round % poll_yield_rounds == poll_yield_rounds / 2) {
+        sched_yield();
+        count(t, f, c_yields);
+        if (hosted::monotonic_ns() - now > engine.options().long_yield_ns) {
+          engine.note_long_yield();
+          yielding = false;
+        }
+      } else {
+        hosted::cpu_relax();
+      }
     }
     engine.end_poll(plan);
     if (r.done()) {
@@ -870,6 +894,18 @@ void initialise() {
       dprintf(2, "lazyidle: LAZYIDLE_LATENCY_WEIGHT_PCT=%s: not a percentage in 0..1000; keeping %u\n", weight,
               config.latency_weight_pct);
   }
+  const char* poll_yield = getenv("LAZYIDLE_POLL_YIELD");
+  // Unset: on with the guards, off without them (bench-servers runs the
+  // fixed and haltpoll peers --no-guards: they spin as the peers they stand
+  // for); never under `always`.
+  config.poll_yield = config.guards;
+  if (poll_yield && strcmp(poll_yield, "0") == 0)
+    config.poll_yield = false;
+  else if (poll_yield && strcmp(poll_yield, "1") == 0)
+    config.poll_yield = true;
+  else if (poll_yield)
+    dprintf(2, "lazyidle: LAZYIDLE_POLL_YIELD=%s: not 0 or 1; keeping %d\n", poll_yield, config.poll_yield);
+  if (config.policy == policy_kind::always) config.poll_yield = false;
   const char* stats = getenv("LAZYIDLE_STATS");
   if (stats && *stats) {
     if (strcmp(stats, "-") == 0)
@@ -945,15 +981,15 @@ void write_stats() {
   if (config.stats_fd == -2) {
     put("lazyidle: %s[%d] policy %s, B %llu ns (CPU %llu + wake latency %llu)\n", program_invocation_short_name,
         static_cast<int>(getpid()), config.policy_text, b, cpu, latency);
-    put("  %-13s %10s %10s %9s %9s %9s %9s %8s %12s\n", "function", "calls", "passed", "ready", "waits", "caught",
-        "blocked", "guarded", "poll ms");
+    put("  %-13s %10s %10s %9s %9s %9s %9s %8s %12s %9s\n", "function", "calls", "passed", "ready", "waits",
+        "caught", "blocked", "guarded", "poll ms", "yields");
     for (unsigned f = 0; f < function_count; ++f) {
       u64 v[counter_count];
       for (unsigned c = 0; c < counter_count; ++c) v[c] = process_counters[f][c].load(std::memory_order_relaxed);
       if (v[c_calls] == 0) continue;
-      put("  %-13s %10llu %10llu %9llu %9llu %9llu %9llu %8llu %12.3f\n", function_names[f], v[c_calls],
+      put("  %-13s %10llu %10llu %9llu %9llu %9llu %9llu %8llu %12.3f %9llu\n", function_names[f], v[c_calls],
           v[c_passthrough], v[c_ready], v[c_waits], v[c_caught], v[c_blocked], v[c_guarded],
-          static_cast<double>(v[c_poll_ns]) / 1e6);
+          static_cast<double>(v[c_poll_ns]) / 1e6, v[c_yields]);
     }
     (void)!write(2, put.text, put.used);
   } else {

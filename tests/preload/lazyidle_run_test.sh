@@ -92,6 +92,25 @@ caught=$(awk '/^  [a-z_0-9]+ +[0-9]/ { sum += $6 } END { print sum + 0 }' "$dir/
 expect 0 "" -- "$run" --policy default --stats="$dir/stats.json" -- "$program" poll_wakes
 [ "$(wc -l <"$dir/stats.json")" -ge 1 ] || fail "--stats=FILE wrote nothing"
 grep -q '"policy":"default".*"calls":{"poll":{"calls":' "$dir/stats.json" || fail "--stats=FILE: $(cat "$dir/stats.json")"
+# The poll loop's sched_yield (a peer woken onto this CPU runs, instead of
+# waiting for the poll to end): poll_wakes' events come after 20 ms, so a
+# 50 ms fixed budget polls them for thousands of rounds (--no-guards: the
+# machine's load must not decide). LAZYIDLE_POLL_YIELD=1 yields; 0, unset
+# with --no-guards, and always do not.
+yields() {
+  python3 -c 'import json, sys
+print(sum(c.get("yields", 0) for line in open(sys.argv[1]) for c in json.loads(line)["calls"].values()))' "$1"
+}
+rm -f "$dir/y.json"
+LAZYIDLE_POLL_YIELD=1 expect 0 "" -- "$run" --policy fixed:50000000 --no-guards --stats="$dir/y.json" -- "$program" poll_wakes
+[ "$(yields "$dir/y.json")" -gt 0 ] || fail "poll yield: no sched_yield in 20 ms polls: $(cat "$dir/y.json")"
+for off in "env LAZYIDLE_POLL_YIELD=0 $run --policy fixed:50000000 --no-guards" "$run --policy fixed:50000000 --no-guards" \
+  "env LAZYIDLE_POLL_YIELD=1 $run --policy always"; do
+  rm -f "$dir/y.json"
+  # shellcheck disable=SC2086
+  expect 0 "" -- $off --stats="$dir/y.json" -- "$program" poll_wakes
+  [ "$(yields "$dir/y.json")" -eq 0 ] || fail "poll yield: $off yielded: $(cat "$dir/y.json")"
+done
 # never: every call passed through.
 expect 0 "" -- "$run" --policy never --stats -- "$program" poll_wakes receive_results
 awk '/^  [a-z_0-9]+ +[0-9]/ { if ($2 != $3 || $6 != 0) bad = 1; rows++ } END { exit !(rows > 0 && !bad) }' "$dir/err" ||
