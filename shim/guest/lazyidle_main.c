@@ -243,9 +243,11 @@ MODULE_PARM_DESC(force, "register even when not running under a hypervisor");
 
 /*
  * Written only by its own CPU (from ->enter() or its hotplug callback);
- * debugfs readers on other CPUs may see a torn set of counters but never a
- * torn u64 on x86-64, which is good enough for statistics. The governor
- * itself (gov) is private to the CPU: readers see only gov_summary.
+ * debugfs readers and lazyidle_publish() on other CPUs read without a lock,
+ * so every field they read is written with WRITE_ONCE and read with
+ * READ_ONCE: no torn or refetched word, though a reader may see a torn set
+ * of counters, which is good enough for statistics. The governor itself
+ * (gov) is private to the CPU: readers see only gov_summary.
  */
 struct lazyidle_cpu {
 	struct lazyidle_gov_slot gov;
@@ -289,6 +291,9 @@ struct lazyidle_cpu {
 
 static DEFINE_PER_CPU_ALIGNED(struct lazyidle_cpu, lazyidle_cpus);
 
+/* A counter only its own CPU writes, read by others with READ_ONCE. */
+#define LAZYIDLE_STAT_ADD(field, n)	WRITE_ONCE(field, (field) + (n))
+
 #define LAZYIDLE_SUMMARY_VALID	BIT_ULL(63)
 
 static __always_inline u64 lazyidle_gov_summary(const struct lazyidle_gov_blob *blob,
@@ -296,6 +301,30 @@ static __always_inline u64 lazyidle_gov_summary(const struct lazyidle_gov_blob *
 {
 	return LAZYIDLE_SUMMARY_VALID | (u64)kind << 32 |
 	       lazyidle_core_worst_case_permille(blob, kind);
+}
+
+/*
+ * The ledger is added to by the C++ glue (plain stores) in a copy; its CPU
+ * then stores each word marked for the debugfs reader, which reads them one
+ * by one (lazyidle_ledger_read()).
+ */
+static __always_inline void lazyidle_ledger_publish(struct lazyidle_ledger *to,
+						    const struct lazyidle_ledger *from)
+{
+	WRITE_ONCE(to->decision_cost_ns, from->decision_cost_ns);
+	WRITE_ONCE(to->optimal_cost_ns, from->optimal_cost_ns);
+	WRITE_ONCE(to->idles, from->idles);
+	WRITE_ONCE(to->polled_wakeups, from->polled_wakeups);
+	WRITE_ONCE(to->poll_ns, from->poll_ns);
+}
+
+static void lazyidle_ledger_read(struct lazyidle_ledger *to, const struct lazyidle_ledger *from)
+{
+	to->decision_cost_ns = READ_ONCE(from->decision_cost_ns);
+	to->optimal_cost_ns = READ_ONCE(from->optimal_cost_ns);
+	to->idles = READ_ONCE(from->idles);
+	to->polled_wakeups = READ_ONCE(from->polled_wakeups);
+	to->poll_ns = READ_ONCE(from->poll_ns);
 }
 
 /*
@@ -480,7 +509,7 @@ static __always_inline u64 lazyidle_steal_budget(struct lazyidle_cpu *c, u64 bud
 	if (!c->steal_q10)
 		return budget;
 	if (c->steal_q10 >= stop_q10) {
-		c->steal_stops++;
+		LAZYIDLE_STAT_ADD(c->steal_stops, 1);
 		return 0;
 	}
 	return lazyidle_core_mul_div(budget, 1024 - c->steal_q10, 1024);
@@ -496,6 +525,7 @@ static __cpuidle int lazyidle_enter(struct cpuidle_device *dev,
 {
 	struct lazyidle_cpu *c = this_cpu_ptr(&lazyidle_cpus);
 	struct lazyidle_decision decision;
+	struct lazyidle_ledger ledger;
 	u64 start, poll_end, end, idle_ns, mono_start, next, bound, cost, budget;
 	u64 halt_mono = 0, steal_before = 0;
 	u32 b_source;
@@ -550,16 +580,16 @@ static __cpuidle int lazyidle_enter(struct cpuidle_device *dev,
 			    lazyidle_injected_steal_ns();
 		const struct kvm_steal_time *info = lazyidle_host_info_area(c);
 		u32 shift = lazyidle_knob_get(&lazyidle_calib_shift);
-		u64 share_q10;
+		u64 share_q10, steal_q10;
 
 		/* For the next decision: the host refreshed it on the way back in. */
 		if (info) {
 			u32 wake_latency_ns, halt_poll_ns;
 
 			lazyidle_read_host_info(info, &wake_latency_ns, &halt_poll_ns);
-			c->host_wake_latency_ns = wake_latency_ns;
-			c->host_halt_poll_ns = halt_poll_ns;
-			c->host_info_reads++;
+			WRITE_ONCE(c->host_wake_latency_ns, wake_latency_ns);
+			WRITE_ONCE(c->host_halt_poll_ns, halt_poll_ns);
+			LAZYIDLE_STAT_ADD(c->host_info_reads, 1);
 		}
 
 		/*
@@ -572,43 +602,49 @@ static __cpuidle int lazyidle_enter(struct cpuidle_device *dev,
 			u64 lateness = wake_mono - next;
 
 			if (lateness <= lazyidle_knob_get(&lazyidle_calib_max_ns)) {
-				c->calibrated_cost_ns = c->calib_samples ?
-					lazyidle_core_median_step(c->calibrated_cost_ns, lateness) :
-					lateness;
-				/*
-				 * Not DECLARE_EWMA: its weight is a compile-time
-				 * constant and calib_shift is a knob; and this is
-				 * the core's ewma_step, so C and C++ round alike.
-				 */
-				c->lateness_mean_ns = c->calib_samples ?
-					lazyidle_core_ewma(c->lateness_mean_ns, lateness, shift) :
-					lateness;
-				c->calib_samples++;
-				c->lateness_sum_ns += lateness;
-				c->last_lateness_ns = lateness;
-				c->lateness_log2[min_t(u32, lateness ? ilog2(lateness) : 0, 23)]++;
+				u32 bucket = min_t(u32, lateness ? ilog2(lateness) : 0, 23);
+				u64 median = lateness, mean = lateness;
+
+				if (c->calib_samples) {
+					median = lazyidle_core_median_step(c->calibrated_cost_ns,
+									   lateness);
+					/*
+					 * Not DECLARE_EWMA: its weight is a compile-time
+					 * constant and calib_shift is a knob; and this is
+					 * the core's ewma_step, so C and C++ round alike.
+					 */
+					mean = lazyidle_core_ewma(c->lateness_mean_ns, lateness,
+								  shift);
+				}
+				WRITE_ONCE(c->calibrated_cost_ns, median);
+				WRITE_ONCE(c->lateness_mean_ns, mean);
+				LAZYIDLE_STAT_ADD(c->calib_samples, 1);
+				LAZYIDLE_STAT_ADD(c->lateness_sum_ns, lateness);
+				WRITE_ONCE(c->last_lateness_ns, lateness);
+				LAZYIDLE_STAT_ADD(c->lateness_log2[bucket], 1);
 			}
 		}
 		share_q10 = idle_ns ? min_t(u64, lazyidle_core_mul_div(steal, 1024, idle_ns), 1024) : 0;
-		c->steal_total_ns += steal;
-		c->steal_q10 = lazyidle_core_ewma(c->steal_q10, share_q10, shift);
+		LAZYIDLE_STAT_ADD(c->steal_total_ns, steal);
+		steal_q10 = lazyidle_core_ewma(c->steal_q10, share_q10, shift);
 		/* An integer EWMA stalls below 2^shift; no steal means none. */
-		if (!share_q10 && c->steal_q10 < (1u << shift))
-			c->steal_q10 = 0;
-		c->halts++;
-		c->poll_ns += poll_end - start;
-		c->halt_ns += end - poll_end;
+		if (!share_q10 && steal_q10 < (1u << shift))
+			steal_q10 = 0;
+		WRITE_ONCE(c->steal_q10, steal_q10);
+		LAZYIDLE_STAT_ADD(c->halts, 1);
+		LAZYIDLE_STAT_ADD(c->poll_ns, poll_end - start);
+		LAZYIDLE_STAT_ADD(c->halt_ns, end - poll_end);
 	} else {
-		c->poll_hits++;
-		c->poll_ns += idle_ns;
+		LAZYIDLE_STAT_ADD(c->poll_hits, 1);
+		LAZYIDLE_STAT_ADD(c->poll_ns, idle_ns);
 	}
-	c->entries++;
-	c->last_budget_ns = budget;
-	c->last_expected_ns = decision.expected_ns;
-	c->last_confidence_q10 = decision.confidence_q10;
-	c->last_lambda_q10 = decision.lambda_q10;
-	c->last_block_cost_ns = cost;
-	c->last_b_source = b_source;
+	LAZYIDLE_STAT_ADD(c->entries, 1);
+	WRITE_ONCE(c->last_budget_ns, budget);
+	WRITE_ONCE(c->last_expected_ns, decision.expected_ns);
+	WRITE_ONCE(c->last_confidence_q10, decision.confidence_q10);
+	WRITE_ONCE(c->last_lambda_q10, decision.lambda_q10);
+	WRITE_ONCE(c->last_block_cost_ns, cost);
+	WRITE_ONCE(c->last_b_source, b_source);
 
 	/*
 	 * end - start ran until this CPU ran again, so a halted idle also holds
@@ -622,8 +658,9 @@ static __cpuidle int lazyidle_enter(struct cpuidle_device *dev,
 	 * A wakeup caught by polling cost its own length however the clock
 	 * check overshot the budget; account it as such.
 	 */
-	lazyidle_core_ledger_add(&c->ledger, idle_ns,
-				 halted ? budget : max(budget, idle_ns), cost);
+	ledger = c->ledger;
+	lazyidle_core_ledger_add(&ledger, idle_ns, halted ? budget : max(budget, idle_ns), cost);
+	lazyidle_ledger_publish(&c->ledger, &ledger);
 	/* Every access of this call is done before unload may see 0. */
 	smp_store_release(&c->in_enter, 0);
 	return index;
@@ -703,15 +740,15 @@ static int lazyidle_cpu_online(unsigned int cpu)
 
 	c->gov.generation = 0;	/* rebuilt at this CPU's next idle */
 	WRITE_ONCE(c->gov_summary, 0);
-	c->steal_area = NULL;
-	c->host_info_area = NULL;
-	c->host_wake_latency_ns = 0;
-	c->host_halt_poll_ns = 0;
+	WRITE_ONCE(c->steal_area, NULL);
+	WRITE_ONCE(c->host_info_area, NULL);
+	WRITE_ONCE(c->host_wake_latency_ns, 0);
+	WRITE_ONCE(c->host_halt_poll_ns, 0);
 	if (lazyidle_kvm && lazyidle_kvm_has_feature(KVM_FEATURE_STEAL_TIME) &&
 	    !rdmsrl_safe(MSR_KVM_STEAL_TIME, &msr) && (msr & KVM_MSR_ENABLED))
-		c->steal_area = phys_to_virt(msr & KVM_STEAL_VALID_BITS);
+		WRITE_ONCE(c->steal_area, phys_to_virt(msr & KVM_STEAL_VALID_BITS));
 	if (c->steal_area && lazyidle_kvm_has_feature(LAZYIDLE_KVM_FEATURE_HALT_POLL_INFO))
-		c->host_info_area = c->steal_area;
+		WRITE_ONCE(c->host_info_area, c->steal_area);
 	/* Host halt polling on top of ours would poll twice. */
 	if (lazyidle_kvm)
 		arch_haltpoll_enable(cpu);
@@ -724,8 +761,8 @@ static int lazyidle_cpu_offline(unsigned int cpu)
 
 	if (lazyidle_kvm)
 		arch_haltpoll_disable(cpu);
-	c->steal_area = NULL;
-	c->host_info_area = NULL;
+	WRITE_ONCE(c->steal_area, NULL);
+	WRITE_ONCE(c->host_info_area, NULL);
 	return 0;
 }
 
@@ -737,10 +774,12 @@ static int lazyidle_stats_show(struct seq_file *m, void *unused)
 {
 	int cpu = (long)m->private;
 	const struct lazyidle_cpu *c = per_cpu_ptr(&lazyidle_cpus, cpu);
-	struct lazyidle_ledger ledger = c->ledger;
+	struct lazyidle_ledger ledger;
 	u64 summary = READ_ONCE(c->gov_summary);
 	unsigned int kind;
 	int i;
+
+	lazyidle_ledger_read(&ledger, &c->ledger);
 
 	/*
 	 * Never c->gov: its owner may be rebuilding it right now. A CPU that
@@ -779,8 +818,8 @@ static int lazyidle_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "steal_q10 %llu\n", READ_ONCE(c->steal_q10));
 	seq_printf(m, "steal_total_ns %llu\n", READ_ONCE(c->steal_total_ns));
 	seq_printf(m, "steal_stops %llu\n", READ_ONCE(c->steal_stops));
-	seq_printf(m, "steal_source %s\n", c->steal_area ? "kvm" : "none");
-	seq_printf(m, "host_info_source %s\n", c->host_info_area ? "kvm" :
+	seq_printf(m, "steal_source %s\n", READ_ONCE(c->steal_area) ? "kvm" : "none");
+	seq_printf(m, "host_info_source %s\n", READ_ONCE(c->host_info_area) ? "kvm" :
 		   lazyidle_injected_area() ? "inject" : "none");
 	seq_printf(m, "host_wake_latency_ns %llu\n", READ_ONCE(c->host_wake_latency_ns));
 	seq_printf(m, "host_halt_poll_ns %llu\n", READ_ONCE(c->host_halt_poll_ns));
