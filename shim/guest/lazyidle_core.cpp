@@ -165,6 +165,13 @@ unsigned long long lazyidle_core_median_step(unsigned long long estimate, unsign
   return estimate;
 }
 
+unsigned long long lazyidle_core_wake_latency(const lazyidle_wake_latency_in* in) {
+  // A host that publishes 0 has not measured yet, and one above the outlier
+  // bound is not trusted for B either: both fall back like B does.
+  if (in->b_from_host && in->host_ns != 0 && in->host_ns <= in->calib_max_ns) return in->host_ns;
+  return in->calib_samples != 0 ? in->calibrated_ns : 0;
+}
+
 const char* lazyidle_core_predictor_name(unsigned int kind) {
   return kind == LAZYIDLE_GOV_AUGMENTED ? predictor_name<augmented_type>() : predictor_name<default_type>();
 }

@@ -104,6 +104,29 @@ unsigned long long lazyidle_core_mul_div(unsigned long long a,
 unsigned long long lazyidle_core_median_step(unsigned long long estimate,
 					     unsigned long long sample);
 
+/*
+ * What the guest driver knows of the wake latency L of this CPU's halts (a
+ * trap's wakeup-to-running delay, without the weight w of B).
+ */
+struct lazyidle_wake_latency_in {
+	unsigned long long host_ns;		/* host-published figure, 0 = none */
+	unsigned long long calib_max_ns;	/* the outlier bound of the own samples */
+	unsigned long long calibrated_ns;	/* running median of the own samples */
+	unsigned long long calib_samples;	/* own samples so far */
+	unsigned int b_from_host;		/* the last B was built from host_ns */
+};
+
+/*
+ * L as the driver uses it (subtracted from a halted idle, published as the
+ * state's exit latency): the host's figure when the last B was built from
+ * it and it is non-zero and at most calib_max_ns (it is re-read after every
+ * halt, so it may have left the range since B was built), else the own
+ * median once there is a sample, else 0: nothing measured, nothing
+ * subtracted. Pure, so the rule is tested in userspace
+ * (tests/unit/test_guest_wake_latency.cpp) on the code the module links.
+ */
+unsigned long long lazyidle_core_wake_latency(const struct lazyidle_wake_latency_in *in);
+
 /* Names of a kind's predictor and policy, for debugfs. */
 const char *lazyidle_core_predictor_name(unsigned int kind);
 const char *lazyidle_core_policy_name(unsigned int kind);

@@ -479,22 +479,24 @@ static __always_inline u64 lazyidle_block_cost(const struct lazyidle_cpu *c, u32
 }
 
 /*
- * The wake latency of this CPU's halts as last measured, without the weight
- * w: the host's figure when B was last built from it (and it is still within
- * calib_max_ns: it is re-read after every halt), else the own lateness
- * median, else 0 (nothing measured yet). It is the state's exit latency
- * (published by lazyidle_publish()) and what a halted idle's end - start
- * holds beyond the idle (lazyidle_enter()). READ_ONCE: the publisher reads
- * other CPUs' fields.
+ * The wake latency L of this CPU's halts as last measured, without the
+ * weight w: the state's exit latency (published by lazyidle_publish()) and
+ * what a halted idle's end - start holds beyond the idle (lazyidle_enter()).
+ * Which measurement is L is lazyidle_core_wake_latency()'s rule (pure, so
+ * it is unit-tested); this only gathers its inputs. READ_ONCE: the
+ * publisher reads other CPUs' fields.
  */
 static __always_inline u64 lazyidle_wake_latency(const struct lazyidle_cpu *c)
 {
-	u64 host = READ_ONCE(c->host_wake_latency_ns);
+	const struct lazyidle_wake_latency_in in = {
+		.host_ns = READ_ONCE(c->host_wake_latency_ns),
+		.calib_max_ns = lazyidle_knob_get(&lazyidle_calib_max_ns),
+		.calibrated_ns = READ_ONCE(c->calibrated_cost_ns),
+		.calib_samples = READ_ONCE(c->calib_samples),
+		.b_from_host = READ_ONCE(c->last_b_source) == LAZYIDLE_B_HOST,
+	};
 
-	if (READ_ONCE(c->last_b_source) == LAZYIDLE_B_HOST && host &&
-	    host <= lazyidle_knob_get(&lazyidle_calib_max_ns))
-		return host;
-	return READ_ONCE(c->calib_samples) ? READ_ONCE(c->calibrated_cost_ns) : 0;
+	return lazyidle_core_wake_latency(&in);
 }
 
 /*
