@@ -172,6 +172,10 @@ unsigned long long lazyidle_core_wake_latency(const lazyidle_wake_latency_in* in
   return in->calib_samples != 0 ? in->calibrated_ns : 0;
 }
 
+int lazyidle_core_halt_blocked(unsigned int seq_known, unsigned int seq_before, unsigned int seq_after) {
+  return !seq_known || seq_before != seq_after;
+}
+
 const char* lazyidle_core_predictor_name(unsigned int kind) {
   return kind == LAZYIDLE_GOV_AUGMENTED ? predictor_name<augmented_type>() : predictor_name<default_type>();
 }

@@ -127,6 +127,22 @@ struct lazyidle_wake_latency_in {
  */
 unsigned long long lazyidle_core_wake_latency(const struct lazyidle_wake_latency_in *in);
 
+/*
+ * Whether a halt blocked in the host, i.e. paid the L of
+ * lazyidle_core_wake_latency(): the delay of a vCPU descheduled, woken,
+ * scheduled and loaded again. A halt the host's halt polling caught (or
+ * that never blocked, e.g. an interrupt already pending) paid about one VM
+ * exit, which nothing measures, and is reflected as it is (the simulator's
+ * host-polled rule). KVM rewrites the steal-time area, bumping its version,
+ * in the vCPU's first entry after every vcpu_load(), i.e. only after the
+ * vCPU was scheduled out: with the version read consistently (even,
+ * unchanged across the read) before and after the halt, an unchanged one
+ * means the vCPU did not block. Without a steal-time area (seq_known 0)
+ * there is no telling, and the halt counts as blocked, as before.
+ */
+int lazyidle_core_halt_blocked(unsigned int seq_known, unsigned int seq_before,
+			       unsigned int seq_after);
+
 /* Names of a kind's predictor and policy, for debugfs. */
 const char *lazyidle_core_predictor_name(unsigned int kind);
 const char *lazyidle_core_policy_name(unsigned int kind);

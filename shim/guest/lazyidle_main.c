@@ -283,6 +283,7 @@ struct lazyidle_cpu {
 	u64 host_wake_latency_ns;	/* last read from the host info area, 0 = none */
 	u64 host_halt_poll_ns;
 	u64 host_info_reads;
+	u64 host_polled_halts;	/* halts the host did not block (steal-time version unchanged) */
 	u32 last_b_source;	/* enum lazyidle_b_source of the last decision */
 	struct kvm_steal_time *steal_area;
 	/* The same area when the host publishes halt-poll info in it, else NULL. */
@@ -400,12 +401,18 @@ static __always_inline const struct kvm_steal_time *lazyidle_injected_area(void)
 /* Check the clock (and so the budget) every this many pause instructions. */
 #define LAZYIDLE_RELAX_COUNT 32
 
-/* Same version protocol as kvm_steal_clock(): odd = host is mid-update. */
-static __always_inline u64 lazyidle_read_steal(const struct kvm_steal_time *st)
+/*
+ * Same version protocol as kvm_steal_clock(): odd = host is mid-update.
+ * *seq: the version the steal figure was read under (even, unchanged across
+ * the read), 0 without an area; two of them around a halt tell whether the
+ * host rewrote the area meanwhile (lazyidle_core_halt_blocked()).
+ */
+static __always_inline u64 lazyidle_read_steal(const struct kvm_steal_time *st, u32 *seq)
 {
 	u32 version;
 	u64 steal;
 
+	*seq = 0;
 	if (!st)
 		return 0;
 	do {
@@ -414,6 +421,7 @@ static __always_inline u64 lazyidle_read_steal(const struct kvm_steal_time *st)
 		steal = READ_ONCE(st->steal);
 		virt_rmb(); /* steal before the re-read of version */
 	} while ((version & 1) || version != READ_ONCE(st->version));
+	*seq = version;
 	return steal;
 }
 
@@ -530,8 +538,8 @@ static __cpuidle int lazyidle_enter(struct cpuidle_device *dev,
 	struct lazyidle_ledger ledger;
 	u64 start, poll_end, end, idle_ns, mono_start, next, bound, cost, budget;
 	u64 halt_mono = 0, steal_before = 0;
-	u32 b_source;
-	bool halted = false;
+	u32 b_source, seq_before = 0;
+	bool halted = false, host_blocked = false;
 
 	WRITE_ONCE(c->in_enter, 1);
 	start = local_clock();
@@ -568,7 +576,7 @@ static __cpuidle int lazyidle_enter(struct cpuidle_device *dev,
 
 	if (!current_clr_polling_and_test()) {
 		halt_mono = ktime_get_mono_fast_ns();
-		steal_before = lazyidle_read_steal(c->steal_area);
+		steal_before = lazyidle_read_steal(c->steal_area, &seq_before);
 		/* sti; hlt, the waking handler runs, cli: IRQs off again. */
 		lazyidle_rcu_idle_halt();
 		halted = true;
@@ -578,11 +586,17 @@ static __cpuidle int lazyidle_enter(struct cpuidle_device *dev,
 
 	if (halted) {
 		u64 wake_mono = ktime_get_mono_fast_ns();
-		u64 steal = lazyidle_read_steal(c->steal_area) - steal_before +
+		u32 seq_after;
+		u64 steal = lazyidle_read_steal(c->steal_area, &seq_after) - steal_before +
 			    lazyidle_injected_steal_ns();
 		const struct kvm_steal_time *info = lazyidle_host_info_area(c);
 		u32 shift = lazyidle_knob_get(&lazyidle_calib_shift);
 		u64 share_q10, steal_q10;
+
+		host_blocked = lazyidle_core_halt_blocked(c->steal_area != NULL,
+							  seq_before, seq_after);
+		if (!host_blocked)
+			LAZYIDLE_STAT_ADD(c->host_polled_halts, 1);
 
 		/* For the next decision: the host refreshed it on the way back in. */
 		if (info) {
@@ -652,10 +666,12 @@ static __cpuidle int lazyidle_enter(struct cpuidle_device *dev,
 	 * end - start ran until this CPU ran again, so a halted idle also holds
 	 * the halt's wake latency, which belongs to B, not to the idle: tell the
 	 * core the idle less the latency measured for it, as menu_update()
-	 * subtracts a state's exit latency. A wakeup caught polling as it is.
+	 * subtracts a state's exit latency, but only if the halt blocked in the
+	 * host (the steal-time version moved): one the host's halt polling
+	 * caught did not pay L. A wakeup caught polling as it is.
 	 */
 	lazyidle_core_reflect_measured(&c->gov.blob, c->gov.kind, idle_ns, poll_end - start,
-				       halted ? lazyidle_wake_latency(c) : 0);
+				       halted && host_blocked ? lazyidle_wake_latency(c) : 0);
 	/*
 	 * A wakeup caught by polling cost its own length however the clock
 	 * check overshot the budget; account it as such.
@@ -826,6 +842,7 @@ static int lazyidle_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "host_wake_latency_ns %llu\n", READ_ONCE(c->host_wake_latency_ns));
 	seq_printf(m, "host_halt_poll_ns %llu\n", READ_ONCE(c->host_halt_poll_ns));
 	seq_printf(m, "host_info_reads %llu\n", READ_ONCE(c->host_info_reads));
+	seq_printf(m, "host_polled_halts %llu\n", READ_ONCE(c->host_polled_halts));
 	seq_printf(m, "b_source %s\n",
 		   lazyidle_b_source_names[min_t(u32, READ_ONCE(c->last_b_source),
 						 LAZYIDLE_B_HOST)]);
