@@ -61,11 +61,23 @@ static bool lazyidle_idle_sleep(struct lazyidle_idle_poll_info *info,
 
 	prepare_to_rcuwait(&p->wait);
 	for (;;) {
+		u64 stamp = READ_ONCE(p->wake_ns);
+
 		/* Barrier (A), pairs with (B) in rcuwait_wake_up(). */
 		set_current_state(TASK_IDLE);
 		ready = info->poll(info->data);
 		if (ready)
 			break;
+		/*
+		 * A waker stamps only after making poll() true, with a full
+		 * barrier between (lazyidle_idle_wake()), so a stamp read
+		 * before (A) that poll() does not confirm after it is not this
+		 * sleep's end: a late waker of an earlier wait. Drop it before
+		 * sleeping again, or the first-stamp-wins rule would keep it
+		 * against this sleep's real waker.
+		 */
+		if (stamp)
+			cmpxchg64(&p->wake_ns, stamp, 0);
 		if (!deadline) {
 			schedule();
 		} else if (!schedule_hrtimeout_range(deadline, 0, HRTIMER_MODE_ABS)) {
@@ -120,6 +132,11 @@ static int lazyidle_idle_wait(struct lazyidle_idle_poll_info *info, u64 timeout_
 
 	ready = polled;
 	if (!polled) {
+		/*
+		 * Cleared before prepare_to_rcuwait() publishes the waiter
+		 * (a release), so a waker that finds this sleep stamps after
+		 * the clear, and an earlier wait's stamp is gone.
+		 */
 		WRITE_ONCE(p->wake_ns, 0);
 		p->parks++;
 		ready = lazyidle_idle_sleep(info, timed ? &deadline : NULL);
@@ -132,8 +149,9 @@ static int lazyidle_idle_wait(struct lazyidle_idle_poll_info *info, u64 timeout_
 	 * the idle (lazyidle_main.c takes it off a halted idle the same way).
 	 * Taught now - start, the predictor would learn idles one wake latency
 	 * too long after every sleep and drift towards polling through them.
+	 * A sleep that timed out ended at now: any stamp is not its end.
 	 */
-	woken = polled ? 0 : READ_ONCE(p->wake_ns);
+	woken = ready && !polled ? READ_ONCE(p->wake_ns) : 0;
 	lazyidle_core_reflect(&p->gov.blob, p->gov.kind,
 			      woken > start && woken <= now ? woken - start : now - start);
 	if (polled) {
@@ -180,8 +198,15 @@ bool lazyidle_idle_wake(struct lazyidle_idle_poll_info *info)
 	smp_mb(); /* the caller's poll()-true store before reading the waiter */
 	if (!rcuwait_active(&p->wait))
 		return false;
-	/* Stamped before the wakeup, so the waiter reads it when it runs. */
-	WRITE_ONCE(p->wake_ns, local_clock());
+	/*
+	 * Stamped before the wakeup, so the waiter reads it when it runs. The
+	 * first stamp of a sleep wins: its idle ended when the first waker
+	 * made poll() true, and a second waker must not move that end later.
+	 * The waiter clears it before each sleep and drops one that poll()
+	 * does not confirm (lazyidle_idle_wait(), lazyidle_idle_sleep()).
+	 */
+	if (!READ_ONCE(p->wake_ns))
+		cmpxchg64(&p->wake_ns, 0, local_clock());
 	if (!rcuwait_wake_up(&p->wait))
 		return false;
 	atomic64_inc(&p->wakes);
