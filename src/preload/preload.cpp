@@ -565,6 +565,7 @@ long wait(thread_state& t, function f, u64 timeout_ns, const sigset_t* call_mask
     // returns at once. A yield that lost the CPU for long handed it to a
     // stranger: the engine backs yielding off (as wait.hpp's yield mode).
     bool yielding = config.poll_yield && engine.yielding_allowed();
+    bool yielded = false;
     for (u32 round = 0;; ++round) {
       r = attempt();
       now = hosted::monotonic_ns();
@@ -582,6 +583,7 @@ long wait(thread_state& t, function f, u64 timeout_ns, const sigset_t* call_mask
       if (now >= poll_deadline) break;
       if (yielding && round % poll_yield_rounds == poll_yield_rounds / 2) {
         sched_yield();
+        yielded = true;
         count(t, f, c_yields);
         if (hosted::monotonic_ns() - now > engine.options().long_yield_ns) {
           engine.note_long_yield();
@@ -592,6 +594,10 @@ long wait(thread_state& t, function f, u64 timeout_ns, const sigset_t* call_mask
       }
     }
     engine.end_poll(plan);
+    // Yields that never lost the CPU for long, and a catch: the CPU is not
+    // shared with a stranger now, so the next long yield backs off from 64
+    // waits again instead of from where an old one left it.
+    if (yielding && yielded && r.done()) engine.note_yield_caught();
     if (r.done()) {
       hold.release();
       count(t, f, c_caught);
