@@ -85,6 +85,7 @@ PY
   [ -s "$tmp/out" ] && fail "per-idle unknown policy: output on stdout"
   "$per_idle" "$tmp/bad.trace" 20000 lazyidle opt > "$tmp/out" 2> "$tmp/err"
   [ $? -eq 2 ] || fail "per-idle bad trace: expected exit 2"
+  [ -s "$tmp/out" ] && fail "per-idle bad trace: output on stdout"
   grep -q "^$tmp/bad.trace:3: " "$tmp/err" || fail "per-idle bad trace: no FILE:LINE in: $(cat "$tmp/err")"
 fi
 echo "sim_cli: ok"

@@ -70,6 +70,15 @@ def die(message):
 
 
 # ---------------------------------------------------------------- processes
+# How servers and clients are started: each in its own session (default),
+# so each is its own scheduler autogroup, as a service and a client from
+# another login are; or (--one-session) each in its own process group of
+# this session, one autogroup, as programs started from one shell are. A
+# thread's sched_yield() hands the CPU only to threads of its own group
+# (docs/preload.md, "Polling and the scheduler").
+SPAWN = {"start_new_session": True}
+
+
 class Processes:
     """Everything started here, in its own process group, ended at exit."""
 
@@ -79,7 +88,7 @@ class Processes:
     def start(self, argv, log, **kw):
         out = open(log, "ab")
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True, **kw)
+                                stdin=subprocess.DEVNULL, **SPAWN, **kw)
         out.close()
         self.groups.append(proc)
         return proc
@@ -195,17 +204,19 @@ def loadavg():
         return [float(x) for x in f.read().split()[:3]]
 
 
-def run_client(argv, log, timeout, cwd=None, run_delays=None):
+def run_client(argv, log, timeout, cwd=None, run_delays=None, every_half_second=None):
     """Runs a client to its end; returns (exit status, CPU seconds, wall seconds).
     run_delays: a dict filled with the run delay of the client's threads,
-    sampled every 10 ms (the last 10 ms before it exits are lost)."""
+    sampled every 10 ms (the last 10 ms before it exits are lost).
+    every_half_second: called every 0.5 s while the client runs."""
     out = open(log, "wb")
     start = time.monotonic()
     proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            start_new_session=True, cwd=cwd)
+                            cwd=cwd, **SPAWN)
     out.close()
     PROCS.groups.append(proc)
     deadline = start + timeout
+    polls = 0
     while True:
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
         if pid:
@@ -217,6 +228,9 @@ def run_client(argv, log, timeout, cwd=None, run_delays=None):
             break
         if run_delays is not None:
             task_run_delays(proc.pid, run_delays)
+        polls += 1
+        if every_half_second and polls % 50 == 0:
+            every_half_second()
         time.sleep(0.01)
     proc.returncode = os.waitstatus_to_exitcode(status) if status != -1 else -1
     PROCS.groups.remove(proc)
@@ -616,13 +630,18 @@ def one_run(ctx, case, config, rep):
     busy0 = machine_busy_seconds()
     server0 = tree_cpu_seconds(server.proc.pid)
     server_delay0 = tree_run_delay_ns(server.proc.pid)
+    # The server's threads, sampled every 0.5 s as well: a backend forked
+    # for the run (PostgreSQL) and gone by its end keeps its last sample.
+    server_delay1 = dict(server_delay0)
     argv = client_argv(ctx, case, logdir, True, warm["thr"])
     client_delays = {}
     status, client_cpu, wall = run_client(wrapped(argv), os.path.join(logdir, "client.log"),
-                                          ctx.seconds * 10 + 60, run_delays=client_delays)
-    # Threads alive at both ends only (pgbench's backends come and go).
-    server_delay1 = tree_run_delay_ns(server.proc.pid)
-    server_delay_ns = sum(v - server_delay0[k] for k, v in server_delay1.items() if k in server_delay0)
+                                          ctx.seconds * 10 + 60, run_delays=client_delays,
+                                          every_half_second=lambda: server_delay1.update(
+                                              tree_run_delay_ns(server.proc.pid)))
+    server_delay1.update(tree_run_delay_ns(server.proc.pid))
+    # A thread new since the start had all its delay in the run.
+    server_delay_ns = sum(v - server_delay0.get(k, 0) for k, v in server_delay1.items())
     time.sleep(0.3)  # exited backends reaped, their CPU in the postmaster's cutime
     server_cpu = tree_cpu_seconds(server.proc.pid) - server0
     busy = machine_busy_seconds() - busy0
@@ -895,6 +914,9 @@ def main():
     parser.add_argument("--repeat", type=int, help="runs per cell, the median is shown (default 3)")
     parser.add_argument("--json", help="JSON output (default BUILD/bench-servers.json)")
     parser.add_argument("--svg", help="SVG plot (default BUILD/bench-servers.svg)")
+    parser.add_argument("--one-session", action="store_true",
+                        help="start servers and clients in this session (one scheduler autogroup) "
+                             "instead of a session each")
     parser.add_argument("--list", action="store_true", help="list cases and configurations")
     args = parser.parse_args()
 
@@ -902,6 +924,9 @@ def main():
         pass
 
     ctx = Ctx()
+    if args.one_session:
+        SPAWN.clear()
+        SPAWN["process_group"] = 0
     ctx.build = os.path.abspath(args.build)
     ctx.run = os.path.join(ctx.build, "bin", "lazyidle-run")
     ctx.seconds = args.seconds or (2 if args.quick else 3)

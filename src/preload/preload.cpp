@@ -55,7 +55,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -557,18 +556,30 @@ long wait(thread_state& t, function f, u64 timeout_ns, const sigset_t* call_mask
   if (plan.budget_ns > 0) {
     hold.hold();
     const u64 poll_deadline = min_of(sat_add(start, plan.budget_ns), deadline);
-    // A thread the scheduler wakes onto this CPU while we poll — the peer
-    // we wait for, woken by our own request (a sync wake-up places it
-    // here) — waits behind the poll: EEVDF lets the running task finish
-    // its slice, so it runs only when we block, about one budget later.
+    // A thread the scheduler wakes onto this CPU while we poll — when no
+    // CPU is idle, the peer our own request woke — waits behind the poll:
+    // EEVDF does not preempt the running task for a wakee with no lag, so
+    // it runs when we block (or our slice ends), about one budget later.
     // A yield now and then hands it the CPU; with no one else runnable it
-    // returns at once. A yield that lost the CPU for long handed it to a
-    // stranger: the engine backs yielding off (as wait.hpp's yield mode).
+    // returns at once. Only within the poller's task group: a peer in
+    // another cgroup or autogroup (session) is picked by its group entity,
+    // which our yield does not move (docs/preload.md).
+    //
+    // A yield that kept the CPU away for long either handed it to the peer
+    // for its whole request — then the event is there at the next try: a
+    // hand-off — or to a stranger: then yielding backs off for 64, 128 ...
+    // waits (the engine's, as wait.hpp's yield mode).
     bool yielding = config.poll_yield && engine.yielding_allowed();
     bool yielded = false;
+    bool long_yield = false;
     for (u32 round = 0;; ++round) {
       r = attempt();
       now = hosted::monotonic_ns();
+      if (long_yield && !r.done()) {
+        engine.note_long_yield();
+        yielding = false;
+      }
+      long_yield = false;
       if (r.done() || r.what == tried::pass_to_real) break;  // the latter: the descriptor changed under us
       // sigpending() is a system call as dear as the try itself: asked on
       // every round it made each round twice as long, and a catch later.
@@ -580,22 +591,24 @@ long wait(thread_state& t, function f, u64 timeout_ns, const sigset_t* call_mask
         interrupted = true;
         break;
       }
+      // A yield that overran the deadline ends the polling here; its time
+      // counts as polled (the thread was off its CPU, which only makes the
+      // accounting conservative).
       if (now >= poll_deadline) break;
       if (yielding && round % poll_yield_rounds == poll_yield_rounds / 2) {
-        sched_yield();
+        // Not sched_yield(): a program or another preload defining it must
+        // not see our polling.
+        syscall(SYS_sched_yield);
         yielded = true;
         count(t, f, c_yields);
-        if (hosted::monotonic_ns() - now > engine.options().long_yield_ns) {
-          engine.note_long_yield();
-          yielding = false;
-        }
+        long_yield = hosted::monotonic_ns() - now > engine.options().long_yield_ns;
       } else {
         hosted::cpu_relax();
       }
     }
     engine.end_poll(plan);
-    // Yields that never lost the CPU for long, and a catch: the CPU is not
-    // shared with a stranger now, so the next long yield backs off from 64
+    // Yields that never lost the CPU to a stranger, and a catch: the CPU is
+    // not shared with one now, so the next long yield backs off from 64
     // waits again instead of from where an old one left it.
     if (yielding && yielded && r.done()) engine.note_yield_caught();
     if (r.done()) {
@@ -905,7 +918,9 @@ void initialise() {
   // fixed and haltpoll peers --no-guards: they spin as the peers they stand
   // for); never under `always`.
   config.poll_yield = config.guards;
-  if (poll_yield && strcmp(poll_yield, "0") == 0)
+  if (poll_yield && *poll_yield == '\0')
+    ;  // set but empty: as unset
+  else if (poll_yield && strcmp(poll_yield, "0") == 0)
     config.poll_yield = false;
   else if (poll_yield && strcmp(poll_yield, "1") == 0)
     config.poll_yield = true;

@@ -79,7 +79,7 @@ no_marker "missing library"
 # --stats: the per-function table on stderr; waits caught under always.
 expect 0 "" -- "$run" --policy always --stats -- "$program" poll_wakes epoll_timeouts_and_wakes receive_results
 grep -q "policy always" "$dir/err" || fail "--stats: no header: $(cat "$dir/err")"
-grep -q "function .*calls .*passed .*ready .*waits .*caught .*blocked .*guarded .*poll ms" "$dir/err" ||
+grep -q "function .*calls .*passed .*ready .*waits .*caught .*blocked .*guarded .*poll ms .*yields" "$dir/err" ||
   fail "--stats: no column heads: $(cat "$dir/err")"
 for function in poll epoll_wait epoll_pwait epoll_pwait2 recv; do
   grep -q "^  $function " "$dir/err" || fail "--stats: no $function row"
@@ -104,7 +104,8 @@ print(sum(c.get("yields", 0) for line in open(sys.argv[1]) for c in json.loads(l
 rm -f "$dir/y.json"
 LAZYIDLE_POLL_YIELD=1 expect 0 "" -- "$run" --policy fixed:50000000 --no-guards --stats="$dir/y.json" -- "$program" poll_wakes
 [ "$(yields "$dir/y.json")" -gt 0 ] || fail "poll yield: no sched_yield in 20 ms polls: $(cat "$dir/y.json")"
-for off in "env LAZYIDLE_POLL_YIELD=0 $run --policy fixed:50000000 --no-guards" "$run --policy fixed:50000000 --no-guards" \
+for off in "env LAZYIDLE_POLL_YIELD=0 $run --policy fixed:50000000 --no-guards" \
+  "env -u LAZYIDLE_POLL_YIELD $run --policy fixed:50000000 --no-guards" \
   "env LAZYIDLE_POLL_YIELD=1 $run --policy always"; do
   rm -f "$dir/y.json"
   # shellcheck disable=SC2086
