@@ -843,7 +843,7 @@ def write_svg(path, cases, cells):
     """Throughput against no preload, one group of bars per case."""
     configs = [c for c in CONFIGS if any(c in cells[n] for n in cells)]
     colors = {"unguarded": "#6a51a3", "none": "#888888", "server": "#9ecae1", "both": "#08519c", "fixed50k": "#fd8d3c",
-              "haltpoll": "#74c476", "always": "#d62728"}
+              "haltpoll": "#74c476", "always": "#d62728", "noyield": "#4292c6"}
     names = [c.name for c in cases if c.name in cells and "none" in cells[c.name]]
     ratios = {n: {k: cells[n][k]["thr"] / cells[n]["none"]["thr"] for k in configs if k in cells[n]} for n in names}
     top = max([1.0] + [v for r in ratios.values() for v in r.values()])
