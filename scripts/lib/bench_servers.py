@@ -45,6 +45,9 @@ CONFIGS = {
     # Not in the default set: the default policy with the guards off, to tell
     # the policy's own decisions from the guards' (--configs ...,unguarded).
     "unguarded": ("default", "default"),
+    # Not in the default set: the library loaded on both ends with policy
+    # never (every call passed through): what loading it costs by itself.
+    "never": ("never", "never"),
     # Not in the default set: the default policy without the yield in its
     # poll loop (LAZYIDLE_POLL_YIELD=0), to measure what the yield is worth.
     "noyield": ("default", "default"),
@@ -59,6 +62,7 @@ CONFIG_TEXT = {
     "always": "always (never block) both ends",
     "unguarded": "lazyidle default, both ends, --no-guards",
     "noyield": "lazyidle default, both ends, LAZYIDLE_POLL_YIELD=0",
+    "never": "library loaded, policy never (pass-through), both ends",
 }
 PEERS = ["none", "fixed50k", "haltpoll", "always"]
 PORTS = {"redis": 16379, "nginx": 18080, "postgres": 15432, "sockperf": 11111}
@@ -799,6 +803,10 @@ def evaluate_goals(cases, cells):
         r = ratio(case, "both", against="fixed50k")
         add("saturation/oversubscribed both >= fixed:50000", case, r, r is not None and r >= 1.0,
             "%.2fx fixed" % (r or 0))
+        if cell(case, "never"):  # only when asked for (--configs ...,never)
+            r = ratio(case, "never")
+            add("never (pass-through) costs <= 1%: >= 0.99x none", case, r, r is not None and r >= 0.99,
+                "%.3fx" % (r or 0), "never")
     for case in [c.name for c in cases if c.kind == "open"]:
         r = ratio(case, "both", "cpu_per_1k")
         p = ratio(case, "both", "p50_us")
@@ -843,7 +851,8 @@ def write_svg(path, cases, cells):
     """Throughput against no preload, one group of bars per case."""
     configs = [c for c in CONFIGS if any(c in cells[n] for n in cells)]
     colors = {"unguarded": "#6a51a3", "none": "#888888", "server": "#9ecae1", "both": "#08519c", "fixed50k": "#fd8d3c",
-              "haltpoll": "#74c476", "always": "#d62728", "noyield": "#4292c6"}
+              "haltpoll": "#74c476", "always": "#d62728", "noyield": "#4292c6",
+              "never": "#bbbbbb"}
     names = [c.name for c in cases if c.name in cells and "none" in cells[c.name]]
     ratios = {n: {k: cells[n][k]["thr"] / cells[n]["none"]["thr"] for k in configs if k in cells[n]} for n in names}
     top = max([1.0] + [v for r in ratios.values() for v in r.values()])
