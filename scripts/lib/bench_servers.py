@@ -48,9 +48,9 @@ CONFIGS = {
     # Not in the default set: the library loaded on both ends with policy
     # never (every call passed through): what loading it costs by itself.
     "never": ("never", "never"),
-    # Not in the default set: the default policy without the yield in its
-    # poll loop (LAZYIDLE_POLL_YIELD=0), to measure what the yield is worth.
-    "noyield": ("default", "default"),
+    # Not in the default set: the default policy with a sched_yield() in its
+    # poll loop (LAZYIDLE_POLL_YIELD=1), to measure what the yield is worth.
+    "yield": ("default", "default"),
 }
 DEFAULT_CONFIGS = ["none", "server", "both", "fixed50k", "haltpoll", "always"]
 CONFIG_TEXT = {
@@ -61,7 +61,7 @@ CONFIG_TEXT = {
     "haltpoll": "haltpoll policy both ends",
     "always": "always (never block) both ends",
     "unguarded": "lazyidle default, both ends, --no-guards",
-    "noyield": "lazyidle default, both ends, LAZYIDLE_POLL_YIELD=0",
+    "yield": "lazyidle default, both ends, LAZYIDLE_POLL_YIELD=1",
     "never": "library loaded, policy never (pass-through), both ends",
 }
 PEERS = ["none", "fixed50k", "haltpoll", "always"]
@@ -309,7 +309,7 @@ def preloaded(ctx, config, policy, stats_file, argv):
     if policy is None:
         return argv
     guards = ["--no-guards"] if config in UNGUARDED else []
-    env = ["env", "LAZYIDLE_POLL_YIELD=0"] if config == "noyield" else []
+    env = ["env", "LAZYIDLE_POLL_YIELD=1"] if config == "yield" else []
     return env + [ctx.run, "--policy", policy, "--stats=" + stats_file] + guards + ["--"] + argv
 
 
@@ -851,7 +851,7 @@ def write_svg(path, cases, cells):
     """Throughput against no preload, one group of bars per case."""
     configs = [c for c in CONFIGS if any(c in cells[n] for n in cells)]
     colors = {"unguarded": "#6a51a3", "none": "#888888", "server": "#9ecae1", "both": "#08519c", "fixed50k": "#fd8d3c",
-              "haltpoll": "#74c476", "always": "#d62728", "noyield": "#4292c6",
+              "haltpoll": "#74c476", "always": "#d62728", "yield": "#4292c6",
               "never": "#bbbbbb"}
     names = [c.name for c in cases if c.name in cells and "none" in cells[c.name]]
     ratios = {n: {k: cells[n][k]["thr"] / cells[n]["none"]["thr"] for k in configs if k in cells[n]} for n in names}

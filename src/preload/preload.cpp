@@ -213,7 +213,7 @@ struct configuration {
   // client caught 0 % of its waits at w = 1, 2 % at 2, 63 % at 3 (1.07x,
   // 1.15x, 1.40x no preload), wrk -c1's client 55 %, 96 %, 97 %.
   u32 latency_weight_pct = 300;
-  // sched_yield() every poll_yield_rounds-th poll round (LAZYIDLE_POLL_YIELD): wait().
+  // sched_yield() every poll_yield_rounds-th poll round (LAZYIDLE_POLL_YIELD=1; off by default): wait().
   bool poll_yield = true;
   int stats_fd = -1;  // -2: stderr table
   char stats_path[512] = "";
@@ -914,10 +914,11 @@ void initialise() {
               config.latency_weight_pct);
   }
   const char* poll_yield = getenv("LAZYIDLE_POLL_YIELD");
-  // Unset: on with the guards, off without them (bench-servers runs the
-  // fixed and haltpoll peers --no-guards: they spin as the peers they stand
-  // for); never under `always`.
-  config.poll_yield = config.guards;
+  // Off unless asked for: in bench-servers (2026-12-04, quiet machine) it
+  // changed nothing beyond the noise on any case, h2load-rps included, in
+  // either scheduler-group layout (docs/bench-servers.md). Never under
+  // `always`, which stands for a peer that spins.
+  config.poll_yield = false;
   if (poll_yield && *poll_yield == '\0')
     ;  // set but empty: as unset
   else if (poll_yield && strcmp(poll_yield, "0") == 0)

@@ -96,7 +96,7 @@ grep -q '"policy":"default".*"calls":{"poll":{"calls":' "$dir/stats.json" || fai
 # waiting for the poll to end): poll_wakes' events come after 20 ms, so a
 # 50 ms fixed budget polls them for thousands of rounds (--no-guards: the
 # machine's load must not decide). LAZYIDLE_POLL_YIELD=1 yields; 0, unset
-# with --no-guards, and always do not.
+# (the default is off), and always do not.
 yields() {
   python3 -c 'import json, sys
 print(sum(c.get("yields", 0) for line in open(sys.argv[1]) for c in json.loads(line)["calls"].values()))' "$1"
@@ -105,7 +105,7 @@ rm -f "$dir/y.json"
 LAZYIDLE_POLL_YIELD=1 expect 0 "" -- "$run" --policy fixed:50000000 --no-guards --stats="$dir/y.json" -- "$program" poll_wakes
 [ "$(yields "$dir/y.json")" -gt 0 ] || fail "poll yield: no sched_yield in 20 ms polls: $(cat "$dir/y.json")"
 for off in "env LAZYIDLE_POLL_YIELD=0 $run --policy fixed:50000000 --no-guards" \
-  "env -u LAZYIDLE_POLL_YIELD $run --policy fixed:50000000 --no-guards" \
+  "env -u LAZYIDLE_POLL_YIELD $run --policy fixed:50000000" \
   "env LAZYIDLE_POLL_YIELD=1 $run --policy always"; do
   rm -f "$dir/y.json"
   # shellcheck disable=SC2086
