@@ -214,7 +214,7 @@ struct configuration {
   // 1.15x, 1.40x no preload), wrk -c1's client 55 %, 96 %, 97 %.
   u32 latency_weight_pct = 300;
   // sched_yield() every poll_yield_rounds-th poll round (LAZYIDLE_POLL_YIELD=1; off by default): wait().
-  bool poll_yield = true;
+  bool poll_yield = false;
   int stats_fd = -1;  // -2: stderr table
   char stats_path[512] = "";
   char policy_text[64] = "default";
@@ -918,15 +918,12 @@ void initialise() {
   // changed nothing beyond the noise on any case, h2load-rps included, in
   // either scheduler-group layout (docs/bench-servers.md). Never under
   // `always`, which stands for a peer that spins.
-  config.poll_yield = false;
-  if (poll_yield && *poll_yield == '\0')
-    ;  // set but empty: as unset
-  else if (poll_yield && strcmp(poll_yield, "0") == 0)
-    config.poll_yield = false;
-  else if (poll_yield && strcmp(poll_yield, "1") == 0)
-    config.poll_yield = true;
-  else if (poll_yield)
-    dprintf(2, "lazyidle: LAZYIDLE_POLL_YIELD=%s: not 0 or 1; keeping %d\n", poll_yield, config.poll_yield);
+  if (poll_yield && *poll_yield) {  // set but empty: as unset
+    if (strcmp(poll_yield, "0") == 0 || strcmp(poll_yield, "1") == 0)
+      config.poll_yield = *poll_yield == '1';
+    else
+      dprintf(2, "lazyidle: LAZYIDLE_POLL_YIELD=%s: not 0 or 1; keeping %d\n", poll_yield, config.poll_yield);
+  }
   if (config.policy == policy_kind::always) config.poll_yield = false;
   const char* stats = getenv("LAZYIDLE_STATS");
   if (stats && *stats) {
