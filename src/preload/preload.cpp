@@ -11,6 +11,9 @@
 // library polls readiness without blocking (the same call with a zero
 // timeout, or recv with MSG_DONTWAIT) for that budget, then makes the real
 // blocking call with the time that remains, and reflects the whole wait.
+// While a thread's waits block at once anyway, a multiplexer skips the
+// try and makes the real call first (wait(), "Block first"): that try is a
+// system call the peer it just woke may be queued behind.
 // No second algorithm: this file is glue over include/lazyidle/.
 //
 // What the program sees is what the real call would have given it:
@@ -41,7 +44,7 @@
 // B for a process that cannot see its wakers: B_cpu is the thread CPU
 // time across real blocking calls (sampled every 16th); L is measured by
 // an occasional probe (at most one per 50 ms per process, only when the
-// thread was going to block anyway): a ppoll on the same descriptors with
+// thread was going to block anyway, after a try): a ppoll on the same descriptors with
 // a 100 us timeout, timer slack set to 1 ns for its duration and every
 // signal held, whose lateness when it times out is how long this machine
 // takes to get a blocked thread running again. A probe that sees an event
@@ -239,6 +242,7 @@ struct thread_state {
   u32 depth;         // > 0 while inside a wrapper: a nested call passes through
   u32 unflushed;     // calls since the last flush to the process counters
   bool constructed;  // engine_storage holds a wait_engine
+  bool expect_block_at_once;  // the last plan blocked at once: the next multiplexer call blocks first
   bool registered;   // the pthread key destructor will flush at thread exit
   alignas(64) unsigned char engine_storage[engine_storage_bytes];
 };
@@ -384,6 +388,10 @@ constexpr u64 probe_delay_ns = 100'000;
 // Shorter than any sleep and wake-up (two context switches): a blocking call
 // that returned this fast did not sleep.
 constexpr u64 min_sleep_ns = 2'000;
+// A call made without a try that returned sooner than this never slept: a
+// sleep and a wake-up take two context switches, 3-5 us here, and a ready
+// call that took a page fault or an interrupt on the way can take 2.
+constexpr u64 ready_call_ns = 5'000;
 // Poll rounds per look at the pending signals (wait()).
 constexpr u32 signal_check_rounds = 4;
 // Poll rounds per sched_yield() (wait()); on the rounds between the signal checks.
@@ -512,6 +520,50 @@ void finish_call(thread_state& t, bool blocked_just_now) {
   if (++t.unflushed >= 64 || blocked_just_now) flush(t);
 }
 
+// The real call made at once, the plan having given the wait no budget
+// (wait(), "Block first"). A call that returned within ready_call_ns of
+// being made did not sleep — no wake-up is that fast — so the try would
+// have found it ready: its plan is withdrawn and it is counted ready, as
+// the try-first order counts it, and teaches nothing. Otherwise it is a
+// blocked wait like any other (B sampled, idle reflected less the wake
+// latency). The counters are flushed before the call, as before any block:
+// a server blocked here at exit has them counted.
+template <class Engine, class Block>
+long block_first(thread_state& t, function f, Engine& engine, wait_plan& plan, u64 start, u64 deadline,
+                 int entry_errno, const sigset_t* call_mask, Block&& block) {
+  // Decided now, committed only for a call that slept: a ready call must
+  // not use up the one-in-cpu_sample_period sample (nor pay for it).
+  const bool sample_cpu = engine.cpu_sample_due();
+  const u64 cpu_before = sample_cpu ? hosted::thread_cpu_ns() : 0;
+  if (t.unflushed) flush(t);
+  errno = entry_errno;
+  const u64 call_start = hosted::monotonic_ns();
+  const long value = block(deadline, call_mask);
+  const int block_errno = errno;
+  const u64 end = hosted::monotonic_ns();
+  const duration_ns call_ns = end - call_start;
+  const bool timed_out = value == 0 && deadline != no_bound && end >= deadline;
+  if (call_ns < ready_call_ns && !timed_out) {
+    engine.withdraw(plan);
+    count(t, f, c_ready);
+    finish_call(t, false);
+    errno = block_errno;
+    return value;
+  }
+  count(t, f, c_waits);
+  count(t, f, c_blocked);
+  if (plan.guard != wait_guard::none) count(t, f, c_guarded);
+  finish_call(t, false);
+  engine.count_block();
+  if (engine.sample_cpu_now(plan) && sample_cpu && call_ns >= min_sleep_ns &&
+      engine.teaches_block_cost(sat_sub(call_ns, engine.wake_latency_estimate_ns())))
+    engine.learn_block_cpu(hosted::thread_cpu_ns() - cpu_before, end);
+  const duration_ns idle = timed_out ? end - start : sat_sub(end - start, engine.wake_latency_estimate_ns());
+  engine.finish(plan, idle, timed_out ? wait_end::timed_out : wait_end::woken, 0, 1, 0, end);
+  errno = block_errno;
+  return value;
+}
+
 // The wait itself. attempt(): one non-blocking try. block(deadline_ns,
 // mask): the real call, given the absolute deadline (no_bound: none) and
 // the signal mask to wait under (null: the thread's); it returns the
@@ -533,23 +585,60 @@ long wait(thread_state& t, function f, u64 timeout_ns, const sigset_t* call_mask
   const int entry_errno = errno;
   count(t, f, c_calls);
   const u64 start = hosted::monotonic_ns();
-  attempt_result r = attempt();
-  if (r.what != tried::nothing) {
-    if (r.what == tried::pass_to_real) {
-      count(t, f, c_passthrough);
-      finish_call(t, false);
-      errno = entry_errno;
-      return block(no_bound, call_mask);
+  const u64 deadline = timeout_ns == no_bound ? no_bound : sat_add(start, timeout_ns);
+  wait_plan plan;
+  attempt_result r{};
+  // Block first. While this thread's waits block at once — the governor
+  // gives no budget, or a guard takes it away — a try before the real call
+  // is one system call more on every wait, and not a free one: a peer this
+  // thread has just woken onto its own CPU waits in the run queue until it
+  // blocks (nginx and h2load answer each other on one CPU, the other idle,
+  // docs/bench-servers.md "The open-loop p50"). So the plan comes first,
+  // and when it says "block at once" the real call is made at once. Only
+  // for the multiplexers: a receive's try also tells a non-blocking socket
+  // from a blocking one. A plan that wants to poll after all polls at
+  // once; its first try is the one skipped, so a catch there is reflected
+  // as a wait of about nothing, once, where the try-first order would have
+  // counted the call ready.
+  // Not when the L probe is due (it needs the try to know the call will
+  // sleep: a thread that always blocked first would never refresh L), nor
+  // for an exploring plan, whose block must sleep to teach B: the try
+  // first, then, as before.
+  const bool plan_first = block_takes_mask && t.constructed && t.expect_block_at_once &&
+                          next_probe_ns.load(std::memory_order_relaxed) > start;
+  if (plan_first) {
+    plan = engine_of<Governor>(t).plan(start, timeout_ns);
+    if (hosted::wait_engine<Governor>::withdrawable(plan))
+      return block_first(t, f, engine_of<Governor>(t), plan, start, deadline, entry_errno, call_mask, block);
+    if (plan.guard == wait_guard::explore) {
+      r = attempt();
+      if (r.done()) {  // ready after all: the explore is spent (its clock restarted), the call counted ready
+        engine_of<Governor>(t).withdraw(plan);
+        count(t, f, c_ready);
+        finish_call(t, false);
+        errno = r.value < 0 ? r.err : entry_errno;
+        return r.value;
+      }
     }
-    count(t, f, r.what == tried::passed ? c_passthrough : c_ready);
-    finish_call(t, false);
-    errno = r.value < 0 ? r.err : entry_errno;
-    return r.value;
+  } else {
+    r = attempt();
+    if (r.what != tried::nothing) {
+      if (r.what == tried::pass_to_real) {
+        count(t, f, c_passthrough);
+        finish_call(t, false);
+        errno = entry_errno;
+        return block(no_bound, call_mask);
+      }
+      count(t, f, r.what == tried::passed ? c_passthrough : c_ready);
+      finish_call(t, false);
+      errno = r.value < 0 ? r.err : entry_errno;
+      return r.value;
+    }
+    plan = engine_of<Governor>(t).plan(start, timeout_ns);
   }
   count(t, f, c_waits);
   auto& engine = engine_of<Governor>(t);
-  const u64 deadline = timeout_ns == no_bound ? no_bound : sat_add(start, timeout_ns);
-  wait_plan plan = engine.plan(start, timeout_ns);
+  t.expect_block_at_once = hosted::wait_engine<Governor>::withdrawable(plan);
   u64 now = start;
   bool interrupted = false;
   signal_hold hold(call_mask);
@@ -739,8 +828,10 @@ int epoll_common(function f, int epfd, epoll_event* events, int maxevents, u64 t
         [&](u64 deadline, const sigset_t* call_mask) -> long {
           if (deadline == no_bound) return real.epoll_pwait(epfd, events, maxevents, -1, call_mask);
           const timespec left = remaining_ts(deadline);
+          const int errno_before = errno;
           const int n = real.epoll_pwait2(epfd, events, maxevents, &left, call_mask);
           if (n >= 0 || errno != ENOSYS) return n;
+          errno = errno_before;  // a call that succeeds leaves errno as it found it
           // Before Linux 5.11: milliseconds, rounded up so the timeout is never cut short.
           const u64 ns = static_cast<u64>(left.tv_sec) * 1'000'000'000ull + static_cast<u64>(left.tv_nsec);
           return real.epoll_pwait(epfd, events, maxevents, static_cast<int>(min_of<u64>((ns + 999'999) / 1'000'000, 0x7fffffff)), call_mask);

@@ -46,6 +46,8 @@
 
 #include "early_thread.h"
 
+#include "preload_mapped.h"
+
 namespace {
 
 int failures = 0;
@@ -1102,16 +1104,6 @@ void close_while_waiting() {
   }
 }
 
-bool preload_mapped() {
-  FILE* maps = fopen("/proc/self/maps", "r");
-  if (!maps) return false;
-  char line[4096];
-  bool found = false;
-  while (fgets(line, sizeof line, maps))
-    if (strstr(line, "liblazyidle-preload")) found = true;
-  fclose(maps);
-  return found;
-}
 
 struct test_case {
   const char* name;

@@ -329,6 +329,29 @@ class wait_engine {
     return p;
   }
 
+  // A plan made before the caller knew the call would wait (the preload's
+  // block-first path) for a call that turned out not to: it was never a
+  // wait, so what plan() counted is taken back — the wait, the guard's
+  // count, the back-off step it used up. Only for a plan that blocks at
+  // once and holds no poller slot. An exploring plan's clock stays
+  // restarted (explore_due), so withdrawable() leaves it out: the preload
+  // tries first there. The governor's record of its decision is simply
+  // overwritten by the next select; no policy counts selects (budget() is
+  // const in every policy the preload runs).
+  void withdraw(const wait_plan& p) {
+    if (p.budget_ns != 0 || p.holds_poller_slot) return;
+    if (waits_ > 0) --waits_;
+    if (p.guard != wait_guard::none) {
+      auto& guarded = guarded_[static_cast<unsigned>(p.guard)];
+      if (guarded > 0) --guarded;
+      if (p.guard == wait_guard::backoff) ++backoff_remaining_;
+    }
+  }
+  // Whether a plan blocks at once in a way withdraw() can take back.
+  static bool withdrawable(const wait_plan& p) {
+    return p.budget_ns == 0 && !p.holds_poller_slot && p.guard != wait_guard::explore;
+  }
+
   // Polling is over (caught or not): give the poller slot back before
   // blocking, so another thread may poll while this one sleeps.
   void end_poll(wait_plan& p) {
@@ -408,6 +431,8 @@ class wait_engine {
     blocks_since_cpu_sample_ = 0;
     return true;
   }
+  // sample_cpu_now()'s answer for the next block, without using it up.
+  bool cpu_sample_due() const { return blocks_since_cpu_sample_ + 1 >= options_.cpu_sample_period; }
   void count_block() { ++parks_; }
   // Yield mode's back-off (wait.hpp): after a yield that took longer than
   // long_yield_ns, no yielding for 64, then 128 ... 65536 waits.
