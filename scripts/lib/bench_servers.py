@@ -51,6 +51,10 @@ CONFIGS = {
     # Not in the default set: the default policy with a sched_yield() in its
     # poll loop (LAZYIDLE_POLL_YIELD=1), to measure what the yield is worth.
     "yield": ("default", "default"),
+    # Not in the default set: the default policy on both ends from another
+    # build of the library (--baseline-library): a change to the library
+    # against the one before it, interleaved in one run.
+    "baseline": ("default", "default"),
 }
 DEFAULT_CONFIGS = ["none", "server", "both", "fixed50k", "haltpoll", "always"]
 CONFIG_TEXT = {
@@ -63,6 +67,7 @@ CONFIG_TEXT = {
     "unguarded": "lazyidle default, both ends, --no-guards",
     "yield": "lazyidle default, both ends, LAZYIDLE_POLL_YIELD=1",
     "never": "library loaded, policy never (pass-through), both ends",
+    "baseline": "lazyidle default, both ends, the --baseline-library build",
 }
 PEERS = ["none", "fixed50k", "haltpoll", "always"]
 PORTS = {"redis": 16379, "nginx": 18080, "postgres": 15432, "sockperf": 11111}
@@ -310,6 +315,8 @@ def preloaded(ctx, config, policy, stats_file, argv):
         return argv
     guards = ["--no-guards"] if config in UNGUARDED else []
     env = ["env", "LAZYIDLE_POLL_YIELD=1"] if config == "yield" else []
+    if config == "baseline":
+        env = ["env", "LAZYIDLE_PRELOAD_LIBRARY=" + ctx.baseline_library]
     return env + [ctx.run, "--policy", policy, "--stats=" + stats_file] + guards + ["--"] + argv
 
 
@@ -751,6 +758,49 @@ def print_table(cases, cells, out):
         print("", file=out)
 
 
+def paired_ratios(runs, case, config, metric, against="none"):
+    """Run r of config over run r of against, for every r both have: the
+    configurations of a case are interleaved, so a pair shares the
+    machine's state of those seconds, which drifts by more than the effects
+    measured here (h2load's p50 moved 160-460 us between runs of one
+    configuration a minute apart, docs/bench-servers.md)."""
+    base = {r["rep"]: r for r in runs if r["case"] == case and r["config"] == against}
+    out = []
+    for r in runs:
+        if r["case"] == case and r["config"] == config and r["rep"] in base and base[r["rep"]].get(metric):
+            if r.get(metric) is not None:
+                out.append(r[metric] / base[r["rep"]][metric])
+    return sorted(out)
+
+
+def spread_text(ratios):
+    """median [spread]: the middle half with 8 or more pairs, else the range."""
+    if not ratios:
+        return "-"
+    n = len(ratios)
+    mid = statistics.median(ratios)
+    lo, hi = (ratios[n // 4], ratios[(3 * n) // 4]) if n >= 8 else (ratios[0], ratios[-1])
+    return "%.2f [%.2f-%.2f%s]" % (mid, lo, hi, " IQR" if n >= 8 else "")
+
+
+def print_paired(cases, runs, out):
+    print("Paired with none run by run (median [range; IQR with >= 8 runs]): throughput, p50, CPU/request",
+          file=out)
+    for case in cases:
+        configs = [c for c in CONFIGS if c != "none" and any(
+            r["case"] == case.name and r["config"] == c for r in runs)]
+        if not any(r["case"] == case.name and r["config"] == "none" for r in runs):
+            continue
+        for config in configs:
+            cpu = [dict(r, cpu_rq=r["server_cpu_per_1k"] + r["client_cpu_per_1k"]) for r in runs
+                   if r["case"] == case.name]
+            print("%-20s %-9s thr %-22s p50 %-22s CPU %s" % (
+                case.name, config, spread_text(paired_ratios(runs, case.name, config, "thr")),
+                spread_text(paired_ratios(runs, case.name, config, "p50_us")),
+                spread_text(paired_ratios(cpu, case.name, config, "cpu_rq"))), file=out)
+    print("", file=out)
+
+
 def evaluate_goals(cases, cells):
     """[(goal, case, measured text, MET/MISSED/n.a.)] against the issue's floors."""
     goals = []
@@ -851,7 +901,7 @@ def write_svg(path, cases, cells):
     """Throughput against no preload, one group of bars per case."""
     configs = [c for c in CONFIGS if any(c in cells[n] for n in cells)]
     colors = {"unguarded": "#6a51a3", "none": "#888888", "server": "#9ecae1", "both": "#08519c", "fixed50k": "#fd8d3c",
-              "haltpoll": "#74c476", "always": "#d62728", "yield": "#4292c6",
+              "haltpoll": "#74c476", "always": "#d62728", "yield": "#4292c6", "baseline": "#bdbdbd",
               "never": "#bbbbbb"}
     names = [c.name for c in cases if c.name in cells and "none" in cells[c.name]]
     ratios = {n: {k: cells[n][k]["thr"] / cells[n]["none"]["thr"] for k in configs if k in cells[n]} for n in names}
@@ -926,6 +976,7 @@ def main():
     parser.add_argument("--one-session", action="store_true",
                         help="start servers and clients in this session (one scheduler autogroup) "
                              "instead of a session each")
+    parser.add_argument("--baseline-library", help="liblazyidle-preload.so of another build, for config baseline")
     parser.add_argument("--list", action="store_true", help="list cases and configurations")
     args = parser.parse_args()
 
@@ -938,6 +989,7 @@ def main():
         SPAWN["process_group"] = 0
     ctx.build = os.path.abspath(args.build)
     ctx.run = os.path.join(ctx.build, "bin", "lazyidle-run")
+    ctx.baseline_library = os.path.abspath(args.baseline_library) if args.baseline_library else None
     ctx.seconds = args.seconds or (2 if args.quick else 3)
     ctx.repeat = args.repeat or (1 if args.quick else 3)
     ctx.work = os.path.join(ctx.build, "bench-servers")
@@ -973,6 +1025,8 @@ def main():
         unknown = [c for c in configs if c not in CONFIGS]
         if unknown:
             die("unknown configuration(s) %s; known: %s" % (",".join(unknown), ",".join(CONFIGS)))
+    if "baseline" in configs and not (ctx.baseline_library and os.path.isfile(ctx.baseline_library)):
+        die("configuration baseline needs --baseline-library PATH (an existing liblazyidle-preload.so)")
     json_path = args.json or os.path.join(ctx.build, "bench-servers.json")
     svg_path = args.svg or os.path.join(ctx.build, "bench-servers.svg")
 
@@ -1023,6 +1077,7 @@ def measure(ctx, cases, configs, json_path, svg_path):
     print("Real servers, loopback, %d s runs, median of %d; CPU in seconds per 1000 requests "
           "(server tree, client); caught = waits that ended while polling" % (ctx.seconds, ctx.repeat))
     print_table(cases, cells, sys.stdout)
+    print_paired(cases, runs, sys.stdout)
     goals = evaluate_goals(cases, cells)
     print_goals(goals, sys.stdout)
     elapsed = time.monotonic() - start
