@@ -84,3 +84,41 @@ TEST_CASE("an exploring plan is not withdrawable: the preload tries first there"
   }
   CHECK(explored);
 }
+
+TEST_CASE("a withdrawn plan does not bring the next exploring block closer") {
+  // Ready calls taken back must not count towards explore_min_waits, or a
+  // process whose multiplexer mostly finds work ready would explore (block
+  // a wait that should poll) every period instead of every 64 real waits.
+  auto& load = lazyidle::hosted::system_load::instance();
+  load.suppress(~0u);
+  load.force_usable_cpus(1);
+  lazyidle::waiter_options o = base();
+  o.park_when_oversubscribed = true;  // the poller limit: the guard a withdrawn plan can carry here
+  o.explore_period_ns = 100'000'000;
+  o.explore_min_waits = 64;
+  engine e(o, fixed_governor(lazyidle::fixed_poll(10'000)));
+  u64 clock = 1'000'000'000;
+  lazyidle::wait_plan first = e.plan(clock);  // starts the explore clock; counted wait 1
+  REQUIRE(first.guard == wait_guard::none);
+  e.finish(first, 5'000, lazyidle::wait_end::caught, 5'000);
+  clock += 200'000'000;  // the period has passed: only the wait count holds exploring back
+  REQUIRE(load.try_enter_poll());  // another thread polls: every plan below is guarded
+  for (int i = 0; i < 200; ++i) {
+    const lazyidle::wait_plan p = e.plan(clock);
+    REQUIRE(p.guard == wait_guard::pollers);
+    REQUIRE(engine::withdrawable(p));
+    e.withdraw(p);
+    clock += 1'000;
+  }
+  load.leave_poll();
+  int explored_at = 0;
+  for (int wait = 2; wait <= 100 && !explored_at; ++wait) {
+    lazyidle::wait_plan p = e.plan(clock);
+    if (p.guard == wait_guard::explore) explored_at = wait;
+    e.finish(p, 5'000, p.budget_ns ? lazyidle::wait_end::caught : lazyidle::wait_end::woken, 5'000, 0);
+    clock += 6'000;
+  }
+  CHECK(explored_at == 64);
+  load.force_usable_cpus(0);
+  load.suppress(0);
+}

@@ -214,6 +214,7 @@ struct wait_plan {
   poll_mode mode = poll_mode::spin;
   wait_guard guard = wait_guard::none;
   bool holds_poller_slot = false;
+  bool counted_towards_explore = false;  // explore_min_waits counted this wait
 };
 
 namespace hosted {
@@ -311,12 +312,14 @@ class wait_engine {
         p.guard = wait_guard::backoff;
       } else if (fruitless_in_window_ns_ > scale_q10(share_window_ns, options_.max_fruitless_poll_share_q10)) {
         p.guard = wait_guard::poll_share;
-      } else if (explore_due(now_ns, bound_ns)) {
-        p.guard = wait_guard::explore;
-      } else if (options_.park_when_oversubscribed && !system_load::instance().try_enter_poll()) {
-        p.guard = wait_guard::pollers;
       } else {
-        p.holds_poller_slot = options_.park_when_oversubscribed;
+        p.counted_towards_explore = options_.explore_period_ns != 0;
+        if (explore_due(now_ns, bound_ns))
+          p.guard = wait_guard::explore;
+        else if (options_.park_when_oversubscribed && !system_load::instance().try_enter_poll())
+          p.guard = wait_guard::pollers;
+        else
+          p.holds_poller_slot = options_.park_when_oversubscribed;
       }
     }
     if (p.guard != wait_guard::none) {
@@ -332,7 +335,8 @@ class wait_engine {
   // A plan made before the caller knew the call would wait (the preload's
   // block-first path) for a call that turned out not to: it was never a
   // wait, so what plan() counted is taken back — the wait, the guard's
-  // count, the back-off step it used up. Only for a plan that blocks at
+  // count, the back-off step it used up, its step towards the next exploring
+  // block (explore_min_waits). Only for a plan that blocks at
   // once and holds no poller slot. An exploring plan's clock stays
   // restarted (explore_due), so withdrawable() leaves it out: the preload
   // tries first there. The governor's record of its decision is simply
@@ -346,6 +350,7 @@ class wait_engine {
       if (guarded > 0) --guarded;
       if (p.guard == wait_guard::backoff) ++backoff_remaining_;
     }
+    if (p.counted_towards_explore && waits_since_explore_ > 0) --waits_since_explore_;
   }
   // Whether a plan blocks at once in a way withdraw() can take back.
   static bool withdrawable(const wait_plan& p) {
