@@ -189,13 +189,14 @@ def task_run_delays(pid, into):
     return into
 
 
-def tree_run_delay_ns(root):
-    """Run delay summed over every thread of root and its live descendants.
+def tree_run_delay_ns(root, pids=None):
+    """Run delay of every thread of root and its live descendants (pids:
+    those, when the caller has walked /proc already).
     Why it is measured: a thread woken while another polls on the CPU the
     scheduler chose for it waits behind the poll (EEVDF lets the running
     task finish its slice), and that shows here, not in CPU time."""
     delays = {}
-    for pid in tree_stats(root):
+    for pid in (tree_stats(root) if pids is None else pids):
         task_run_delays(pid, delays)
     return delays
 
@@ -639,8 +640,9 @@ def one_run(ctx, case, config, rep):
     time.sleep(0.2)
     load_before = loadavg()
     busy0 = machine_busy_seconds()
-    server0 = tree_cpu_seconds(server.proc.pid)
-    server_delay0 = tree_run_delay_ns(server.proc.pid)
+    server_tree = tree_stats(server.proc.pid)  # one walk of /proc for both
+    server0 = sum(server_tree.values()) / CLK_TCK
+    server_delay0 = tree_run_delay_ns(server.proc.pid, server_tree)
     # The server's threads, sampled every 0.5 s as well: a backend forked
     # for the run (PostgreSQL) and gone by its end keeps its last sample.
     server_delay1 = dict(server_delay0)
