@@ -25,7 +25,9 @@
 // time inside notify), wake latency p50/p99 (post stamp to the consumer
 // running again; at gap 0, one way), messages per second. The goals of issue
 // 13 are evaluated as ratios against futex (and spin) in the same run.
-// Output: tables, JSON (--json), SVG (--svg).
+// Output: tables, JSON (--json), SVG (--svg). --trace FILE: every lazyidle
+// consumer wait as a line (what the engine decided and how the wait ended),
+// and per cell a "wait anatomy" line: how the median run's waits were spent.
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
@@ -71,6 +73,7 @@ struct options {
   std::string json_path = "bench_regimes.json";
   std::string svg_path = "bench_regimes.svg";
   bool machine_guards = true;
+  std::string trace_path;
 };
 
 void pin_to(int cpu) {
@@ -93,6 +96,13 @@ double percentile(std::vector<double> v, double q) {
   return v[k];
 }
 
+std::string fmt(double v, int digits = 2) {
+  if (std::isnan(v)) return "n/a";
+  char b[64];
+  std::snprintf(b, sizeof b, "%.*f", digits, v);
+  return b;
+}
+
 struct phase_figures {
   u64 messages = 0;
   double cpu_ns = 0;
@@ -110,7 +120,67 @@ struct cell {
   phase_figures fresh, warm;
   double block_cost_ns = nan_value;  // lazyidle's B at the end
   double guarded_share = nan_value;
+  std::string anatomy;  // --trace: how lazyidle's waits were spent
 };
+
+const char* end_name(lazyidle::wait_end end) {
+  switch (end) {
+    case lazyidle::wait_end::caught: return "caught";
+    case lazyidle::wait_end::woken: return "woken";
+    case lazyidle::wait_end::timed_out: return "timed_out";
+    case lazyidle::wait_end::other: return "other";
+  }
+  return "?";
+}
+
+// One line per wait to `out`; returns the cell's anatomy: of the waits, how
+// many were caught, blocked at once by the policy (budget 0), by a guard
+// (which), or polled their budget out and blocked; of those last, how many
+// saw the event come within the budget (a poll that missed an event it had
+// time for: should be none); medians of the budget, of the idle (wait start
+// to the post) and of the blocked waits' latency (post to return).
+std::string trace_anatomy(const lazyidle::wait_record* records, u64 count, const cell& c, unsigned round,
+                          std::ofstream& out) {
+  u64 caught = 0, at_once = 0, polled_then_blocked = 0, missed_within_budget = 0;
+  u64 guarded[lazyidle::wait_guard_count] = {};
+  std::vector<double> budget, idle, woken_latency, polled_blocked_idle;
+  for (u64 i = 0; i < count; ++i) {
+    const lazyidle::wait_record& r = records[i];
+    const double idle_ns = static_cast<double>(r.idle_end_ns - r.start_ns);
+    const double latency_ns = r.end_ns >= r.idle_end_ns ? static_cast<double>(r.end_ns - r.idle_end_ns) : 0.0;
+    out << c.regime << '\t' << c.pattern << '\t' << c.gap_ns << '\t' << round << '\t' << i << '\t' << r.budget_ns << '\t'
+        << r.block_cost_ns << '\t' << r.polled_ns << '\t' << static_cast<u64>(idle_ns) << '\t'
+        << static_cast<u64>(latency_ns) << '\t' << r.blocks << '\t' << lazyidle::guard_name(r.guard) << '\t'
+        << (r.mode == lazyidle::poll_mode::spin ? "spin" : r.mode == lazyidle::poll_mode::yield ? "yield" : "block")
+        << '\t' << end_name(r.end) << '\n';
+    idle.push_back(idle_ns);
+    if (r.end == lazyidle::wait_end::caught) {
+      ++caught;
+      budget.push_back(r.budget_ns);
+      continue;
+    }
+    woken_latency.push_back(latency_ns);
+    if (r.guard != lazyidle::wait_guard::none) {
+      ++guarded[static_cast<unsigned>(r.guard)];
+    } else if (r.budget_ns == 0) {
+      ++at_once;
+    } else {
+      ++polled_then_blocked;
+      budget.push_back(r.budget_ns);
+      polled_blocked_idle.push_back(idle_ns);
+      if (idle_ns < r.budget_ns) ++missed_within_budget;
+    }
+  }
+  auto share = [&](u64 k) { return fmt(count ? 100.0 * static_cast<double>(k) / static_cast<double>(count) : 0, 0) + "%"; };
+  auto us = [](const std::vector<double>& v) { return v.empty() ? std::string("-") : fmt(percentile(v, 0.5) / 1e3, 1); };
+  std::string a = std::to_string(count) + " waits: caught " + share(caught) + ", policy blocked at once " + share(at_once);
+  for (unsigned g = 1; g < lazyidle::wait_guard_count; ++g)
+    if (guarded[g]) a += ", " + std::string(lazyidle::guard_name(static_cast<lazyidle::wait_guard>(g))) + " " + share(guarded[g]);
+  a += ", polled then blocked " + share(polled_then_blocked) + " (event within budget " +
+       std::to_string(missed_within_budget) + ", idle p50 " + us(polled_blocked_idle) + " us)";
+  a += "; p50 budget " + us(budget) + " us, idle " + us(idle) + " us, wake latency of the blocked " + us(woken_latency) + " us";
+  return a;
+}
 
 std::vector<u64> gap_sequence(u64 mean, const std::string& pattern, u64 n) {
   std::vector<u64> gaps(n, mean);
@@ -140,7 +210,17 @@ cell run(const std::string& regime, const std::string& pattern, u64 gap, const o
   const u64 fresh_n = std::min<u64>(opt.fresh_waits, n / 2);
   const std::vector<u64> gaps = gap_sequence(gap, pattern, n);
   forget_learning<Peer>();
-  Peer to_consumer, to_producer;  // to_producer only for gap 0 (the echo)
+  std::vector<lazyidle::wait_record> trace_records;
+  lazyidle::wait_trace trace;
+  if (bench::is_lazyidle<Peer> && !opt.trace_path.empty()) {
+    trace_records.resize(n + 16);
+    trace.records = trace_records.data();
+    trace.capacity = trace_records.size();
+    bench::trace_next_lazyidle = &trace;
+  }
+  Peer to_consumer;
+  bench::trace_next_lazyidle = nullptr;
+  Peer to_producer;  // only for gap 0 (the echo)
   std::atomic<u64> sequence{0}, echoed{0};
   std::vector<u64> stamps(n + 1, 0);
   std::vector<double> latencies(n + 1, 0);
@@ -217,6 +297,16 @@ cell run(const std::string& regime, const std::string& pattern, u64 gap, const o
     c.block_cost_ns = static_cast<double>(s.block_cost_ns);
     const double all = static_cast<double>(s.ledger.idles + s.guarded_ledger.idles);
     c.guarded_share = all > 0 ? static_cast<double>(s.guarded_ledger.idles) / all : 0;
+    if (trace.capacity) {
+      static std::ofstream trace_out;
+      if (!trace_out.is_open()) {
+        trace_out.open(opt.trace_path);
+        trace_out << "regime\tpattern\tgap_ns\trun\twait\tbudget_ns\tblock_cost_ns\tpolled_ns\tidle_ns\tlatency_ns\tblocks"
+                     "\tguard\tmode\tend\n";
+      }
+      static unsigned runs = 0;
+      c.anatomy = trace_anatomy(trace.records, std::min(trace.count, trace.capacity), c, runs++, trace_out);
+    }
   }
   return c;
 }
@@ -269,12 +359,6 @@ std::string gap_label(u64 gap) {
   return std::to_string(gap / 1000) + "us";
 }
 
-std::string fmt(double v, int digits = 2) {
-  if (std::isnan(v)) return "n/a";
-  char b[64];
-  std::snprintf(b, sizeof b, "%.*f", digits, v);
-  return b;
-}
 
 const cell* find(const std::vector<cell>& cells, const std::string& regime, const std::string& pattern, u64 gap,
                  const std::string& peer) {
@@ -497,6 +581,8 @@ int run_all(int argc, char** argv) {
       opt.json_path = value();
     } else if (a == "--svg") {
       opt.svg_path = value();
+    } else if (a == "--trace") {
+      opt.trace_path = value();
     } else if (a == "--no-machine-guards") {
       // For a run under chrt on a machine others load: lazyidle ignores the
       // system-wide load and steal it would otherwise (rightly) park for.
@@ -505,7 +591,7 @@ int run_all(int argc, char** argv) {
       std::printf(
           "usage: bench_regimes [--quick] [--seconds S per cell] [--repeat R] [--regimes quiet,oversubscribed,pinned]\n"
           "       [--patterns fixed,exponential] [--gaps NS,NS,...] [--min-messages N] [--peers futex,...,lazyidle]\n"
-          "       [--json FILE] [--svg FILE] [--no-machine-guards]\n");
+          "       [--json FILE] [--svg FILE] [--trace FILE] [--no-machine-guards]\n");
       return a == "--help" ? 0 : 2;
     }
   }
@@ -552,6 +638,13 @@ int run_all(int argc, char** argv) {
       }
   }
   print_tables(cells, opt);
+  if (!opt.trace_path.empty()) {
+    std::printf("\n== wait anatomy, lazyidle (the median run of each cell; every wait in %s)\n", opt.trace_path.c_str());
+    for (const cell& c : cells)
+      if (!c.anatomy.empty())
+        std::printf("  %-15s %-11s %-6s %s\n", c.regime.c_str(), c.pattern.c_str(), gap_label(c.gap_ns).c_str(),
+                    c.anatomy.c_str());
+  }
   print_goals(cells, opt);
   if (!opt.json_path.empty()) write_json(cells, opt.json_path);
   if (!opt.svg_path.empty()) write_svg(cells, opt);

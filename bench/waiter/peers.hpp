@@ -191,10 +191,20 @@ struct tbb_bounded_queue {
   }
 };
 
+// bench_regimes --trace: the next lazyidle peer constructed records its
+// waits here (the consumer's, not the echo's).
+inline lazyidle::wait_trace* trace_next_lazyidle = nullptr;
+
 template <class Governor, const char* Name>
 struct lazyidle_peer {
   static constexpr const char* name = Name;
   static constexpr double nominal_budget_ns = -1;  // it logs its own decisions
+  static lazyidle::waiter_options traced_options() {
+    lazyidle::waiter_options options;
+    options.trace = trace_next_lazyidle;
+    return options;
+  }
+  lazyidle_peer() : waiter(traced_options()) {}
   lazyidle::basic_waiter<Governor> waiter;
   template <class P>
   void wait(P pred) {
