@@ -64,7 +64,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sched.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -218,6 +220,9 @@ struct configuration {
   u32 latency_weight_pct = 300;
   // sched_yield() every poll_yield_rounds-th poll round (LAZYIDLE_POLL_YIELD=1; off by default): wait().
   bool poll_yield = false;
+  // The poll runs in SCHED_IDLE (LAZYIDLE_POLL_SCHED_IDLE=1; off by
+  // default, and only where the thread may come back): wait().
+  bool poll_sched_idle = false;
   int stats_fd = -1;  // -2: stderr table
   char stats_path[512] = "";
   char policy_text[64] = "default";
@@ -396,6 +401,56 @@ constexpr u64 ready_call_ns = 5'000;
 constexpr u32 signal_check_rounds = 4;
 // Poll rounds per sched_yield() (wait()); on the rounds between the signal checks.
 constexpr u32 poll_yield_rounds = 4;
+
+// ---- polling in SCHED_IDLE (LAZYIDLE_POLL_SCHED_IDLE=1, an experiment) ------
+// The peer a client's request wakes is placed on the client's CPU (a
+// loopback write is a synchronous wakeup) and waits there until the
+// client's poll ends: EEVDF does not preempt for it, and a yield does not
+// reach a peer in another autogroup. A SCHED_IDLE task, though, is
+// preempted by any waking normal task whatever their groups
+// (check_preempt_wakeup_fair), and its CPU counts as idle when a wakee's
+// CPU is chosen. The price: a poller the CPU was taken from runs again only
+// when the normal tasks there let it (weight 3 against 1024), and coming
+// back from SCHED_IDLE needs CAP_SYS_NICE or RLIMIT_NICE >= 20 - nice.
+bool may_leave_sched_idle() {
+  const int saved_errno = errno;
+  struct restore_errno { int e; ~restore_errno() { errno = e; } } restore{saved_errno};
+  rlimit nice_limit{};
+  errno = 0;
+  const int nice_now = getpriority(PRIO_PROCESS, 0);
+  if (errno == 0 && getrlimit(RLIMIT_NICE, &nice_limit) == 0 &&
+      (nice_limit.rlim_cur == RLIM_INFINITY || static_cast<long>(nice_limit.rlim_cur) >= 20 - nice_now))
+    return true;
+  // CAP_SYS_NICE (23) in the effective set; the capget ABI by hand, as
+  // <linux/capability.h> and libcap are not needed for one bit.
+  struct { u32 version; int pid; } header{0x20080522u, 0};
+  struct { u32 effective, permitted, inheritable; } data[2]{};
+  if (syscall(SYS_capget, &header, data) != 0) return false;
+  return (data[0].effective >> 23) & 1u;
+}
+
+std::atomic<bool> sched_idle_failed{false};
+
+// Enters SCHED_IDLE if the thread is SCHED_OTHER or SCHED_BATCH: the
+// policy to come back to, or -1 if it did not enter.
+int enter_sched_idle() {
+  if (sched_idle_failed.load(std::memory_order_relaxed)) return -1;
+  const int policy = static_cast<int>(syscall(SYS_sched_getscheduler, 0));
+  if (policy != SCHED_OTHER && policy != SCHED_BATCH) return -1;
+  sched_param param{};
+  return syscall(SYS_sched_setscheduler, 0, SCHED_IDLE, &param) == 0 ? policy : -1;
+}
+
+void leave_sched_idle(int policy) {
+  if (policy < 0) return;
+  sched_param param{};
+  if (syscall(SYS_sched_setscheduler, 0, policy, &param) != 0) {
+    // Left in SCHED_IDLE the thread would starve behind every other: say
+    // so once and stop entering it.
+    if (!sched_idle_failed.exchange(true))
+      dprintf(2, "lazyidle: cannot leave SCHED_IDLE (errno %d); polling in it stops\n", errno);
+  }
+}
 
 bool probe_due(u64 now) {
   u64 due = next_probe_ns.load(std::memory_order_relaxed);
@@ -659,6 +714,7 @@ long wait(thread_state& t, function f, u64 timeout_ns, const sigset_t* call_mask
     // hand-off — or to a stranger: then yielding backs off for 64, 128 ...
     // waits (the engine's, as wait.hpp's yield mode).
     bool yielding = config.poll_yield && engine.yielding_allowed();
+    const int sched_policy_before = config.poll_sched_idle ? enter_sched_idle() : -1;
     bool yielded = false;
     bool long_yield = false;
     for (u32 round = 0;; ++round) {
@@ -695,6 +751,7 @@ long wait(thread_state& t, function f, u64 timeout_ns, const sigset_t* call_mask
         hosted::cpu_relax();
       }
     }
+    leave_sched_idle(sched_policy_before);
     engine.end_poll(plan);
     // Yields that never lost the CPU to a stranger, and a catch: the CPU is
     // not shared with one now, so the next long yield backs off from 64
@@ -1016,6 +1073,20 @@ void initialise() {
       dprintf(2, "lazyidle: LAZYIDLE_POLL_YIELD=%s: not 0 or 1; keeping %d\n", poll_yield, config.poll_yield);
   }
   if (config.policy == policy_kind::always) config.poll_yield = false;
+  const char* sched_idle = getenv("LAZYIDLE_POLL_SCHED_IDLE");
+  if (sched_idle && *sched_idle) {
+    if (strcmp(sched_idle, "0") == 0 || strcmp(sched_idle, "1") == 0)
+      config.poll_sched_idle = *sched_idle == '1';
+    else
+      dprintf(2, "lazyidle: LAZYIDLE_POLL_SCHED_IDLE=%s: not 0 or 1; keeping %d\n", sched_idle,
+              config.poll_sched_idle);
+    if (config.poll_sched_idle && !may_leave_sched_idle()) {
+      dprintf(2, "lazyidle: LAZYIDLE_POLL_SCHED_IDLE=1 needs CAP_SYS_NICE or RLIMIT_NICE >= 20 (a thread in "
+                 "SCHED_IDLE could not come back); off\n");
+      config.poll_sched_idle = false;
+    }
+  }
+  if (config.policy == policy_kind::always) config.poll_sched_idle = false;
   const char* stats = getenv("LAZYIDLE_STATS");
   if (stats && *stats) {
     if (strcmp(stats, "-") == 0)
