@@ -410,47 +410,96 @@ constexpr u32 poll_yield_rounds = 4;
 // preempted by any waking normal task whatever their groups
 // (check_preempt_wakeup_fair), and its CPU counts as idle when a wakee's
 // CPU is chosen. The price: a poller the CPU was taken from runs again only
-// when the normal tasks there let it (weight 3 against 1024), and coming
-// back from SCHED_IDLE needs CAP_SYS_NICE or RLIMIT_NICE >= 20 - nice.
-bool may_leave_sched_idle() {
+// when the normal tasks there let it (weight 3 against 1024).
+//
+// Coming back from SCHED_IDLE needs RLIMIT_NICE >= 20 - nice or
+// CAP_SYS_NICE in the initial user namespace (can_nice()). A thread that
+// could not come back would starve for the rest of its life, so the right
+// is checked at every entry, not once: a server's worker that setuid()s
+// away from root after start-up loses the capability (nginx's do).
+rlim_t nice_rlimit = 0;
+bool in_initial_user_namespace = false;
+
+// At start-up: can the right ever hold here?
+bool sched_idle_possible() {
   const int saved_errno = errno;
-  struct restore_errno { int e; ~restore_errno() { errno = e; } } restore{saved_errno};
-  rlimit nice_limit{};
-  errno = 0;
-  const int nice_now = getpriority(PRIO_PROCESS, 0);
-  if (errno == 0 && getrlimit(RLIMIT_NICE, &nice_limit) == 0 &&
-      (nice_limit.rlim_cur == RLIM_INFINITY || static_cast<long>(nice_limit.rlim_cur) >= 20 - nice_now))
-    return true;
-  // CAP_SYS_NICE (23) in the effective set; the capget ABI by hand, as
-  // <linux/capability.h> and libcap are not needed for one bit.
+  rlimit limit{};
+  nice_rlimit = getrlimit(RLIMIT_NICE, &limit) == 0 ? limit.rlim_cur : 0;
+  // The initial user namespace's fixed inode number (PROC_USER_INIT_INO):
+  // a capability in any other one does not count for can_nice().
+  char link[64] = "";
+  const ssize_t n = readlink("/proc/self/ns/user", link, sizeof link - 1);
+  in_initial_user_namespace = n > 0 && strncmp(link, "user:[4026531837]", static_cast<size_t>(n)) == 0;
+  errno = saved_errno;
+  return nice_rlimit != 0 || in_initial_user_namespace;
+}
+
+bool has_cap_sys_nice() {
+  // The capget ABI by hand (version 3): <linux/capability.h> and libcap
+  // are not needed for one bit.
   struct { u32 version; int pid; } header{0x20080522u, 0};
   struct { u32 effective, permitted, inheritable; } data[2]{};
-  if (syscall(SYS_capget, &header, data) != 0) return false;
-  return (data[0].effective >> 23) & 1u;
+  constexpr u32 cap_sys_nice = 23;
+  return syscall(SYS_capget, &header, data) == 0 && ((data[0].effective >> cap_sys_nice) & 1u);
 }
+
+// sched_getattr's first version, by hand as glibc 2.36 has no wrapper.
+struct sched_attr_v0 {
+  u32 size, sched_policy;
+  u64 sched_flags;
+  int32_t sched_nice;
+  u32 sched_priority;
+  u64 sched_runtime, sched_deadline, sched_period;
+};
+constexpr u64 sched_flag_reset_on_fork = 0x01;
 
 std::atomic<bool> sched_idle_failed{false};
 
-// Enters SCHED_IDLE if the thread is SCHED_OTHER or SCHED_BATCH: the
-// policy to come back to, or -1 if it did not enter.
-int enter_sched_idle() {
-  if (sched_idle_failed.load(std::memory_order_relaxed)) return -1;
-  const int policy = static_cast<int>(syscall(SYS_sched_getscheduler, 0));
-  if (policy != SCHED_OTHER && policy != SCHED_BATCH) return -1;
-  sched_param param{};
-  return syscall(SYS_sched_setscheduler, 0, SCHED_IDLE, &param) == 0 ? policy : -1;
-}
+// Puts the calling thread in SCHED_IDLE for one poll and back in its own
+// policy when left or destroyed: a try is a cancellation point, and a
+// thread cancelled there must not run its clean-up starved.
+class sched_idle_scope {
+ public:
+  sched_idle_scope() = default;
+  sched_idle_scope(const sched_idle_scope&) = delete;
+  sched_idle_scope& operator=(const sched_idle_scope&) = delete;
+  ~sched_idle_scope() { leave(); }
 
-void leave_sched_idle(int policy) {
-  if (policy < 0) return;
-  sched_param param{};
-  if (syscall(SYS_sched_setscheduler, 0, policy, &param) != 0) {
-    // Left in SCHED_IDLE the thread would starve behind every other: say
-    // so once and stop entering it.
-    if (!sched_idle_failed.exchange(true))
-      dprintf(2, "lazyidle: cannot leave SCHED_IDLE (errno %d); polling in it stops\n", errno);
+  void enter() {
+    if (sched_idle_failed.load(std::memory_order_relaxed)) return;
+    const int saved_errno = errno;
+    sched_attr_v0 attr{};
+    // Only a fair-class thread, and not one marked reset-on-fork (the
+    // legacy call that brings it back would clear the mark).
+    if (syscall(SYS_sched_getattr, 0, &attr, sizeof attr, 0) == 0 &&
+        (attr.sched_policy == SCHED_OTHER || attr.sched_policy == SCHED_BATCH) &&
+        !(attr.sched_flags & sched_flag_reset_on_fork) && may_come_back(attr.sched_nice)) {
+      sched_param param{};
+      if (syscall(SYS_sched_setscheduler, 0, SCHED_IDLE, &param) == 0)
+        policy_ = static_cast<int>(attr.sched_policy);
+      else
+        sched_idle_failed.store(true, std::memory_order_relaxed);  // seccomp or an LSM: do not ask again
+    }
+    errno = saved_errno;
   }
-}
+
+  void leave() {
+    if (policy_ < 0) return;
+    const int saved_errno = errno;
+    sched_param param{};
+    if (syscall(SYS_sched_setscheduler, 0, policy_, &param) != 0 && !sched_idle_failed.exchange(true))
+      dprintf(2, "lazyidle: cannot leave SCHED_IDLE (errno %d); polling in it stops\n", errno);
+    policy_ = -1;
+    errno = saved_errno;
+  }
+
+ private:
+  static bool may_come_back(int nice) {
+    return (nice_rlimit == RLIM_INFINITY || nice_rlimit >= static_cast<rlim_t>(20 - nice)) ||
+           (in_initial_user_namespace && has_cap_sys_nice());
+  }
+  int policy_ = -1;
+};
 
 bool probe_due(u64 now) {
   u64 due = next_probe_ns.load(std::memory_order_relaxed);
@@ -714,7 +763,8 @@ long wait(thread_state& t, function f, u64 timeout_ns, const sigset_t* call_mask
     // hand-off — or to a stranger: then yielding backs off for 64, 128 ...
     // waits (the engine's, as wait.hpp's yield mode).
     bool yielding = config.poll_yield && engine.yielding_allowed();
-    const int sched_policy_before = config.poll_sched_idle ? enter_sched_idle() : -1;
+    sched_idle_scope sched_idle;
+    if (config.poll_sched_idle) sched_idle.enter();
     bool yielded = false;
     bool long_yield = false;
     for (u32 round = 0;; ++round) {
@@ -751,7 +801,7 @@ long wait(thread_state& t, function f, u64 timeout_ns, const sigset_t* call_mask
         hosted::cpu_relax();
       }
     }
-    leave_sched_idle(sched_policy_before);
+    sched_idle.leave();
     engine.end_poll(plan);
     // Yields that never lost the CPU to a stranger, and a catch: the CPU is
     // not shared with one now, so the next long yield backs off from 64
@@ -1080,9 +1130,9 @@ void initialise() {
     else
       dprintf(2, "lazyidle: LAZYIDLE_POLL_SCHED_IDLE=%s: not 0 or 1; keeping %d\n", sched_idle,
               config.poll_sched_idle);
-    if (config.poll_sched_idle && !may_leave_sched_idle()) {
-      dprintf(2, "lazyidle: LAZYIDLE_POLL_SCHED_IDLE=1 needs CAP_SYS_NICE or RLIMIT_NICE >= 20 (a thread in "
-                 "SCHED_IDLE could not come back); off\n");
+    if (config.poll_sched_idle && !sched_idle_possible()) {
+      dprintf(2, "lazyidle: LAZYIDLE_POLL_SCHED_IDLE=1 needs RLIMIT_NICE >= 20 - nice or CAP_SYS_NICE in the initial "
+                 "user namespace (a thread in SCHED_IDLE could not come back); off\n");
       config.poll_sched_idle = false;
     }
   }

@@ -20,6 +20,9 @@ std::atomic<unsigned long> tries_in_sched_idle{0}, tries_other{0}, blocks_in_sch
 }  // namespace
 
 extern "C" {
+// For the test's writer: how many tries and blocking calls have begun so far.
+unsigned long sched_idle_probe_tries() { return tries_in_sched_idle.load() + tries_other.load(); }
+unsigned long sched_idle_probe_blocks() { return blocks_in_sched_idle.load() + blocks_other.load(); }
 void sched_idle_probe_counts(unsigned long* tries_idle, unsigned long* tries, unsigned long* blocks_idle,
                              unsigned long* blocks) {
   *tries_idle = tries_in_sched_idle.load();
