@@ -391,12 +391,11 @@ std::atomic<u64> next_probe_ns{0};
 constexpr u64 probe_period_ns = 50'000'000;
 constexpr u64 probe_delay_ns = 100'000;
 // Shorter than any sleep and wake-up (two context switches): a blocking call
-// that returned this fast did not sleep.
+// that returned this fast did not sleep. Measured here (blocking
+// epoll_wait, sleeps confirmed by ru_nvcsw): no slept call under 2 us in
+// about 140 000, while 0.02-16 % of them took under 5 us, the bound block
+// first used before; ready calls took at most 0.63 us (p99.9).
 constexpr u64 min_sleep_ns = 2'000;
-// A call made without a try that returned sooner than this never slept: a
-// sleep and a wake-up take two context switches, 3-5 us here, and a ready
-// call that took a page fault or an interrupt on the way can take 2.
-constexpr u64 ready_call_ns = 5'000;
 // Poll rounds per look at the pending signals (wait()).
 constexpr u32 signal_check_rounds = 4;
 // Poll rounds per sched_yield() (wait()); on the rounds between the signal checks.
@@ -625,7 +624,7 @@ void finish_call(thread_state& t, bool blocked_just_now) {
 }
 
 // The real call made at once, the plan having given the wait no budget
-// (wait(), "Block first"). A call that returned within ready_call_ns of
+// (wait(), "Block first"). A call that returned within min_sleep_ns of
 // being made did not sleep — no wake-up is that fast — so the try would
 // have found it ready: its plan is withdrawn and it is counted ready, as
 // the try-first order counts it, and teaches nothing. Otherwise it is a
@@ -647,7 +646,7 @@ long block_first(thread_state& t, function f, Engine& engine, wait_plan& plan, u
   const u64 end = hosted::monotonic_ns();
   const duration_ns call_ns = end - call_start;
   const bool timed_out = value == 0 && deadline != no_bound && end >= deadline;
-  if (call_ns < ready_call_ns && !timed_out) {
+  if (call_ns < min_sleep_ns && !timed_out) {
     engine.withdraw(plan);
     count(t, f, c_ready);
     finish_call(t, false);
@@ -659,7 +658,7 @@ long block_first(thread_state& t, function f, Engine& engine, wait_plan& plan, u
   if (plan.guard != wait_guard::none) count(t, f, c_guarded);
   finish_call(t, false);
   engine.count_block();
-  if (engine.sample_cpu_now(plan) && sample_cpu && call_ns >= min_sleep_ns &&
+  if (engine.sample_cpu_now(plan) && sample_cpu &&
       engine.teaches_block_cost(sat_sub(call_ns, engine.wake_latency_estimate_ns())))
     engine.learn_block_cpu(hosted::thread_cpu_ns() - cpu_before, end);
   const duration_ns idle = timed_out ? end - start : sat_sub(end - start, engine.wake_latency_estimate_ns());
