@@ -1067,7 +1067,10 @@ def measure(ctx, cases, configs, json_path, svg_path):
     runs = []
     for case in cases:
         for rep in range(ctx.repeat):
-            for config in configs:
+            # ABBA: forward on even repeats, backward on odd ones, so a drift
+            # within a repeat does not favour the configurations run first
+            # in every pair with none (paired_ratios).
+            for config in (configs if rep % 2 == 0 else configs[::-1]):
                 result = one_run(ctx, case, config, rep)
                 runs.append(result)
                 print("  %-20s %-9s run %d: %9.0f req/s  p50 %7.1f us  load %.2f" %
