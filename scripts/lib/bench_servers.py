@@ -51,9 +51,6 @@ CONFIGS = {
     # Not in the default set: the default policy with a sched_yield() in its
     # poll loop (LAZYIDLE_POLL_YIELD=1), to measure what the yield is worth.
     "yield": ("default", "default"),
-    # Not in the default set: the default policy polling in SCHED_IDLE
-    # (LAZYIDLE_POLL_SCHED_IDLE=1), so a wakee on the poller's CPU preempts it.
-    "idleclass": ("default", "default"),
     # Not in the default set: the default policy on both ends from another
     # build of the library (--baseline-library): a change to the library
     # against the one before it, interleaved in one run.
@@ -69,7 +66,6 @@ CONFIG_TEXT = {
     "always": "always (never block) both ends",
     "unguarded": "lazyidle default, both ends, --no-guards",
     "yield": "lazyidle default, both ends, LAZYIDLE_POLL_YIELD=1",
-    "idleclass": "lazyidle default, both ends, LAZYIDLE_POLL_SCHED_IDLE=1",
     "never": "library loaded, policy never (pass-through), both ends",
     "baseline": "lazyidle default, both ends, the --baseline-library build",
 }
@@ -320,8 +316,6 @@ def preloaded(ctx, config, policy, stats_file, argv):
         return argv
     guards = ["--no-guards"] if config in UNGUARDED else []
     env = ["env", "LAZYIDLE_POLL_YIELD=1"] if config == "yield" else []
-    if config == "idleclass":
-        env = ["env", "LAZYIDLE_POLL_SCHED_IDLE=1"]
     if config == "baseline":
         env = ["env", "LAZYIDLE_PRELOAD_LIBRARY=" + ctx.baseline_library]
     return env + [ctx.run, "--policy", policy, "--stats=" + stats_file] + guards + ["--"] + argv
@@ -909,7 +903,7 @@ def write_svg(path, cases, cells):
     """Throughput against no preload, one group of bars per case."""
     configs = [c for c in CONFIGS if any(c in cells[n] for n in cells)]
     colors = {"unguarded": "#6a51a3", "none": "#888888", "server": "#9ecae1", "both": "#08519c", "fixed50k": "#fd8d3c",
-              "haltpoll": "#74c476", "always": "#d62728", "yield": "#4292c6", "idleclass": "#9e9ac8", "baseline": "#bdbdbd",
+              "haltpoll": "#74c476", "always": "#d62728", "yield": "#4292c6", "baseline": "#bdbdbd",
               "never": "#bbbbbb"}
     names = [c.name for c in cases if c.name in cells and "none" in cells[c.name]]
     ratios = {n: {k: cells[n][k]["thr"] / cells[n]["none"]["thr"] for k in configs if k in cells[n]} for n in names}

@@ -36,8 +36,8 @@ void usage(FILE* out) {
           "  --stats=FILE    one JSON line per process appended to FILE at exit\n"
           "  --no-guards     poll even when the machine is oversubscribed, stolen from or throttled\n"
           "Environment for LD_PRELOAD users: LAZYIDLE_POLICY, LAZYIDLE_STATS (FILE or -), LAZYIDLE_GUARDS=0,\n"
-          "LAZYIDLE_POLL_YIELD=0|1, LAZYIDLE_POLL_SCHED_IDLE=0|1, LAZYIDLE_LATENCY_WEIGHT_PCT,\n"
-          "LAZYIDLE_PRELOAD_LIBRARY (which library this command preloads).\n",
+          "LAZYIDLE_POLL_YIELD=0|1, LAZYIDLE_LATENCY_WEIGHT_PCT, LAZYIDLE_PRELOAD_LIBRARY (which library this\n"
+          "command preloads).\n",
           lazyidle::preload::policy_list);
 }
 

@@ -64,9 +64,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sched.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -220,9 +218,6 @@ struct configuration {
   u32 latency_weight_pct = 300;
   // sched_yield() every poll_yield_rounds-th poll round (LAZYIDLE_POLL_YIELD=1; off by default): wait().
   bool poll_yield = false;
-  // The poll runs in SCHED_IDLE (LAZYIDLE_POLL_SCHED_IDLE=1; off by
-  // default, and only where the thread may come back): wait().
-  bool poll_sched_idle = false;
   int stats_fd = -1;  // -2: stderr table
   char stats_path[512] = "";
   char policy_text[64] = "default";
@@ -400,105 +395,6 @@ constexpr u64 min_sleep_ns = 2'000;
 constexpr u32 signal_check_rounds = 4;
 // Poll rounds per sched_yield() (wait()); on the rounds between the signal checks.
 constexpr u32 poll_yield_rounds = 4;
-
-// ---- polling in SCHED_IDLE (LAZYIDLE_POLL_SCHED_IDLE=1, an experiment) ------
-// The peer a client's request wakes is placed on the client's CPU (a
-// loopback write is a synchronous wakeup) and waits there until the
-// client's poll ends: EEVDF does not preempt for it, and a yield does not
-// reach a peer in another autogroup. A SCHED_IDLE task, though, is
-// preempted by any waking normal task whatever their groups
-// (check_preempt_wakeup_fair), and its CPU counts as idle when a wakee's
-// CPU is chosen. The price: a poller the CPU was taken from runs again only
-// when the normal tasks there let it (weight 3 against 1024).
-//
-// Coming back from SCHED_IDLE needs RLIMIT_NICE >= 20 - nice or
-// CAP_SYS_NICE in the initial user namespace (can_nice()). A thread that
-// could not come back would starve for the rest of its life, so the right
-// is checked at every entry, not once: a server's worker that setuid()s
-// away from root after start-up loses the capability (nginx's do).
-rlim_t nice_rlimit = 0;
-bool in_initial_user_namespace = false;
-
-// At start-up: can the right ever hold here?
-bool sched_idle_possible() {
-  const int saved_errno = errno;
-  rlimit limit{};
-  nice_rlimit = getrlimit(RLIMIT_NICE, &limit) == 0 ? limit.rlim_cur : 0;
-  // The initial user namespace's fixed inode number (PROC_USER_INIT_INO):
-  // a capability in any other one does not count for can_nice().
-  char link[64] = "";
-  const ssize_t n = readlink("/proc/self/ns/user", link, sizeof link - 1);
-  in_initial_user_namespace = n > 0 && strncmp(link, "user:[4026531837]", static_cast<size_t>(n)) == 0;
-  errno = saved_errno;
-  return nice_rlimit != 0 || in_initial_user_namespace;
-}
-
-bool has_cap_sys_nice() {
-  // The capget ABI by hand (version 3): <linux/capability.h> and libcap
-  // are not needed for one bit.
-  struct { u32 version; int pid; } header{0x20080522u, 0};
-  struct { u32 effective, permitted, inheritable; } data[2]{};
-  constexpr u32 cap_sys_nice = 23;
-  return syscall(SYS_capget, &header, data) == 0 && ((data[0].effective >> cap_sys_nice) & 1u);
-}
-
-// sched_getattr's first version, by hand as glibc 2.36 has no wrapper.
-struct sched_attr_v0 {
-  u32 size, sched_policy;
-  u64 sched_flags;
-  int32_t sched_nice;
-  u32 sched_priority;
-  u64 sched_runtime, sched_deadline, sched_period;
-};
-constexpr u64 sched_flag_reset_on_fork = 0x01;
-
-std::atomic<bool> sched_idle_failed{false};
-
-// Puts the calling thread in SCHED_IDLE for one poll and back in its own
-// policy when left or destroyed: a try is a cancellation point, and a
-// thread cancelled there must not run its clean-up starved.
-class sched_idle_scope {
- public:
-  sched_idle_scope() = default;
-  sched_idle_scope(const sched_idle_scope&) = delete;
-  sched_idle_scope& operator=(const sched_idle_scope&) = delete;
-  ~sched_idle_scope() { leave(); }
-
-  void enter() {
-    if (sched_idle_failed.load(std::memory_order_relaxed)) return;
-    const int saved_errno = errno;
-    sched_attr_v0 attr{};
-    // Only a fair-class thread, and not one marked reset-on-fork (the
-    // legacy call that brings it back would clear the mark).
-    if (syscall(SYS_sched_getattr, 0, &attr, sizeof attr, 0) == 0 &&
-        (attr.sched_policy == SCHED_OTHER || attr.sched_policy == SCHED_BATCH) &&
-        !(attr.sched_flags & sched_flag_reset_on_fork) && may_come_back(attr.sched_nice)) {
-      sched_param param{};
-      if (syscall(SYS_sched_setscheduler, 0, SCHED_IDLE, &param) == 0)
-        policy_ = static_cast<int>(attr.sched_policy);
-      else
-        sched_idle_failed.store(true, std::memory_order_relaxed);  // seccomp or an LSM: do not ask again
-    }
-    errno = saved_errno;
-  }
-
-  void leave() {
-    if (policy_ < 0) return;
-    const int saved_errno = errno;
-    sched_param param{};
-    if (syscall(SYS_sched_setscheduler, 0, policy_, &param) != 0 && !sched_idle_failed.exchange(true))
-      dprintf(2, "lazyidle: cannot leave SCHED_IDLE (errno %d); polling in it stops\n", errno);
-    policy_ = -1;
-    errno = saved_errno;
-  }
-
- private:
-  static bool may_come_back(int nice) {
-    return (nice_rlimit == RLIM_INFINITY || nice_rlimit >= static_cast<rlim_t>(20 - nice)) ||
-           (in_initial_user_namespace && has_cap_sys_nice());
-  }
-  int policy_ = -1;
-};
 
 bool probe_due(u64 now) {
   u64 due = next_probe_ns.load(std::memory_order_relaxed);
@@ -762,8 +658,6 @@ long wait(thread_state& t, function f, u64 timeout_ns, const sigset_t* call_mask
     // hand-off — or to a stranger: then yielding backs off for 64, 128 ...
     // waits (the engine's, as wait.hpp's yield mode).
     bool yielding = config.poll_yield && engine.yielding_allowed();
-    sched_idle_scope sched_idle;
-    if (config.poll_sched_idle) sched_idle.enter();
     bool yielded = false;
     bool long_yield = false;
     for (u32 round = 0;; ++round) {
@@ -800,7 +694,6 @@ long wait(thread_state& t, function f, u64 timeout_ns, const sigset_t* call_mask
         hosted::cpu_relax();
       }
     }
-    sched_idle.leave();
     engine.end_poll(plan);
     // Yields that never lost the CPU to a stranger, and a catch: the CPU is
     // not shared with one now, so the next long yield backs off from 64
@@ -1122,20 +1015,6 @@ void initialise() {
       dprintf(2, "lazyidle: LAZYIDLE_POLL_YIELD=%s: not 0 or 1; keeping %d\n", poll_yield, config.poll_yield);
   }
   if (config.policy == policy_kind::always) config.poll_yield = false;
-  const char* sched_idle = getenv("LAZYIDLE_POLL_SCHED_IDLE");
-  if (sched_idle && *sched_idle) {
-    if (strcmp(sched_idle, "0") == 0 || strcmp(sched_idle, "1") == 0)
-      config.poll_sched_idle = *sched_idle == '1';
-    else
-      dprintf(2, "lazyidle: LAZYIDLE_POLL_SCHED_IDLE=%s: not 0 or 1; keeping %d\n", sched_idle,
-              config.poll_sched_idle);
-    if (config.poll_sched_idle && !sched_idle_possible()) {
-      dprintf(2, "lazyidle: LAZYIDLE_POLL_SCHED_IDLE=1 needs RLIMIT_NICE >= 20 - nice or CAP_SYS_NICE in the initial "
-                 "user namespace (a thread in SCHED_IDLE could not come back); off\n");
-      config.poll_sched_idle = false;
-    }
-  }
-  if (config.policy == policy_kind::always) config.poll_sched_idle = false;
   const char* stats = getenv("LAZYIDLE_STATS");
   if (stats && *stats) {
     if (strcmp(stats, "-") == 0)
