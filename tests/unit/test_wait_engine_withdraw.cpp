@@ -90,6 +90,14 @@ TEST_CASE("a withdrawn plan does not bring the next exploring block closer") {
   // process whose multiplexer mostly finds work ready would explore (block
   // a wait that should poll) every period instead of every 64 real waits.
   auto& load = lazyidle::hosted::system_load::instance();
+  // Undone on the way out, a failed REQUIRE included: later tests share it.
+  struct restore_load {
+    lazyidle::hosted::system_load& load;
+    ~restore_load() {
+      load.force_usable_cpus(0);
+      load.suppress(0);
+    }
+  } restore{load};
   load.suppress(~0u);
   load.force_usable_cpus(1);
   lazyidle::waiter_options o = base();
@@ -119,6 +127,29 @@ TEST_CASE("a withdrawn plan does not bring the next exploring block closer") {
     clock += 6'000;
   }
   CHECK(explored_at == 64);
-  load.force_usable_cpus(0);
-  load.suppress(0);
+}
+
+TEST_CASE("a withdrawn exploring plan leaves the next wait to explore") {
+  // The preload tries first on an exploring plan and withdraws it when the
+  // call was ready: that wait taught nothing, so the explore is still owed
+  // now, not one period and 64 waits later.
+  lazyidle::waiter_options o = base();
+  o.explore_period_ns = 100'000'000;
+  o.explore_min_waits = 64;
+  engine e(o, fixed_governor(lazyidle::fixed_poll(10'000)));
+  u64 clock = 1'000'000'000;
+  lazyidle::wait_plan p{};
+  for (int i = 0; i < 200; ++i) {
+    p = e.plan(clock);
+    if (p.guard == wait_guard::explore) break;
+    e.finish(p, 5'000, lazyidle::wait_end::caught, 5'000);
+    clock += 2'000'000;
+  }
+  REQUIRE(p.guard == wait_guard::explore);
+  const auto explored_before = e.stats().guarded[static_cast<unsigned>(wait_guard::explore)];
+  e.withdraw(p);
+  CHECK(e.stats().guarded[static_cast<unsigned>(wait_guard::explore)] == explored_before - 1);
+  clock += 1'000;
+  const lazyidle::wait_plan next = e.plan(clock);
+  CHECK(next.guard == wait_guard::explore);
 }

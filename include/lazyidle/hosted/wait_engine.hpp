@@ -215,6 +215,9 @@ struct wait_plan {
   wait_guard guard = wait_guard::none;
   bool holds_poller_slot = false;
   bool counted_towards_explore = false;  // explore_min_waits counted this wait
+  // An exploring plan: the explore clock and count it reset, for withdraw().
+  u64 explore_was_last_ns = 0;
+  u32 explore_was_waits = 0;
 };
 
 namespace hosted {
@@ -314,8 +317,12 @@ class wait_engine {
         p.guard = wait_guard::poll_share;
       } else {
         p.counted_towards_explore = options_.explore_period_ns != 0;
-        if (explore_due(now_ns, bound_ns))
+        const u64 last_explore_before = last_explore_ns_;
+        if (explore_due(now_ns, bound_ns)) {
           p.guard = wait_guard::explore;
+          p.explore_was_last_ns = last_explore_before;
+          p.explore_was_waits = waits_since_explore_before_reset_;
+        }
         else if (options_.park_when_oversubscribed && !system_load::instance().try_enter_poll())
           p.guard = wait_guard::pollers;
         else
@@ -336,10 +343,12 @@ class wait_engine {
   // block-first path) for a call that turned out not to: it was never a
   // wait, so what plan() counted is taken back — the wait, the guard's
   // count, the back-off step it used up, its step towards the next exploring
-  // block (explore_min_waits). Only for a plan that blocks at
-  // once and holds no poller slot. An exploring plan's clock stays
-  // restarted (explore_due), so withdrawable() leaves it out: the preload
-  // tries first there. The governor's record of its decision is simply
+  // block (explore_min_waits) and, for an exploring plan, the explore clock
+  // and count it reset, so the next wait explores instead of one a period
+  // later. Only for a plan that blocks at once and holds no poller slot.
+  // withdrawable() still leaves exploring plans out: the preload tries
+  // first there (its block must sleep to teach), then withdraws the plan
+  // if the try found the call ready. The governor's record of its decision is simply
   // overwritten by the next select; no policy counts selects (budget() is
   // const in every policy the preload runs).
   void withdraw(const wait_plan& p) {
@@ -349,6 +358,10 @@ class wait_engine {
       auto& guarded = guarded_[static_cast<unsigned>(p.guard)];
       if (guarded > 0) --guarded;
       if (p.guard == wait_guard::backoff) ++backoff_remaining_;
+    }
+    if (p.guard == wait_guard::explore) {
+      last_explore_ns_ = p.explore_was_last_ns;
+      waits_since_explore_ = p.explore_was_waits;
     }
     if (p.counted_towards_explore && waits_since_explore_ > 0) --waits_since_explore_;
   }
@@ -510,6 +523,7 @@ class wait_engine {
         sat_sub(now_ns, last_explore_ns_) < options_.explore_period_ns)
       return false;
     last_explore_ns_ = now_ns;
+    waits_since_explore_before_reset_ = waits_since_explore_;
     waits_since_explore_ = 0;
     return true;
   }
@@ -522,6 +536,7 @@ class wait_engine {
   u64 last_teaching_park_ns_ = 0;
   u64 last_explore_ns_ = 0;
   u32 waits_since_explore_ = 0;
+  u32 waits_since_explore_before_reset_ = 0;  // plan() copies it into an exploring plan
   bool explore_clock_started_ = false;
   u32 long_yields_ = 0;
   u32 miss_streak_ = 0;
