@@ -139,15 +139,20 @@ const char* end_name(lazyidle::wait_end end) {
 // saw the event come within the budget (a poll that missed an event it had
 // time for: should be none); medians of the budget, of the idle (wait start
 // to the post) and of the blocked waits' latency (post to return).
-std::string trace_anatomy(const lazyidle::wait_record* records, u64 count, const cell& c, unsigned round,
-                          std::ofstream& out) {
+// post_ns[i]: the producer's stamp of the message wait i waited for (0:
+// unknown), taken before its notify. The engine's own idle_end_ns is the
+// notifier's wake stamp, which exists only for a waiter already parked,
+// i.e. after its budget: it could never show an event within the budget.
+std::string trace_anatomy(const lazyidle::wait_record* records, const u64* post_ns, u64 count, const cell& c,
+                          unsigned round, std::ofstream& out) {
   u64 caught = 0, at_once = 0, polled_then_blocked = 0, missed_within_budget = 0;
   u64 guarded[lazyidle::wait_guard_count] = {};
   std::vector<double> budget, idle, woken_latency, polled_blocked_idle;
   for (u64 i = 0; i < count; ++i) {
     const lazyidle::wait_record& r = records[i];
-    const double idle_ns = static_cast<double>(r.idle_end_ns - r.start_ns);
-    const double latency_ns = r.end_ns >= r.idle_end_ns ? static_cast<double>(r.end_ns - r.idle_end_ns) : 0.0;
+    const u64 event_ns = post_ns[i] ? post_ns[i] : r.idle_end_ns;
+    const double idle_ns = event_ns > r.start_ns ? static_cast<double>(event_ns - r.start_ns) : 0.0;
+    const double latency_ns = r.end_ns >= event_ns ? static_cast<double>(r.end_ns - event_ns) : 0.0;
     out << c.regime << '\t' << c.pattern << '\t' << c.gap_ns << '\t' << round << '\t' << i << '\t' << r.budget_ns << '\t'
         << r.block_cost_ns << '\t' << r.polled_ns << '\t' << static_cast<u64>(idle_ns) << '\t'
         << static_cast<u64>(latency_ns) << '\t' << r.blocks << '\t' << lazyidle::guard_name(r.guard) << '\t'
@@ -211,9 +216,11 @@ cell run(const std::string& regime, const std::string& pattern, u64 gap, const o
   const std::vector<u64> gaps = gap_sequence(gap, pattern, n);
   forget_learning<Peer>();
   std::vector<lazyidle::wait_record> trace_records;
+  std::vector<u64> trace_post_ns;  // per trace record: the post stamp of the message it waited for
   lazyidle::wait_trace trace;
   if (bench::is_lazyidle<Peer> && !opt.trace_path.empty()) {
     trace_records.resize(n + 16);
+    trace_post_ns.assign(n + 16, 0);
     trace.records = trace_records.data();
     trace.capacity = trace_records.size();
     bench::trace_next_lazyidle = &trace;
@@ -256,6 +263,7 @@ cell run(const std::string& regime, const std::string& pattern, u64 gap, const o
     (void)cpu_mark;
   });
   std::thread consumer([&] {
+    u64 traced = 0;
     pin_to(consumer_cpu);
     ready.fetch_add(1);
     while (ready.load() < 2) std::this_thread::yield();
@@ -264,6 +272,11 @@ cell run(const std::string& regime, const std::string& pattern, u64 gap, const o
     for (u64 i = 1; i <= n; ++i) {
       to_consumer.wait([&] { return sequence.load(std::memory_order_acquire) >= i; });
       latencies[i] = static_cast<double>(monotonic_ns() - stamps[i]);
+      // A wait that recorded itself waited for message i (after the clock read).
+      if (trace.capacity && trace.count > traced && trace.count <= trace.capacity) {
+        trace_post_ns[trace.count - 1] = stamps[i];
+        traced = trace.count;
+      }
       if (gap == 0) {
         echoed.store(i, std::memory_order_release);
         to_producer.notify();
@@ -305,7 +318,8 @@ cell run(const std::string& regime, const std::string& pattern, u64 gap, const o
                      "\tguard\tmode\tend\n";
       }
       static unsigned runs = 0;
-      c.anatomy = trace_anatomy(trace.records, std::min(trace.count, trace.capacity), c, runs++, trace_out);
+      c.anatomy = trace_anatomy(trace.records, trace_post_ns.data(), std::min(trace.count, trace.capacity), c, runs++,
+                                trace_out);
     }
   }
   return c;

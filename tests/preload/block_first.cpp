@@ -160,6 +160,8 @@ int main() {
   const char* stats = getenv("LAZYIDLE_STATS");
   if (few && stats && *stats && strcmp(stats, "-") != 0) {
     const int failures_before = failures;
+    // The library appends; an earlier run's line of a reused pid must not be read.
+    if (FILE* old_lines = fopen(stats, "w")) fclose(old_lines);
     const pid_t child = fork();
     if (child == 0) {
       pthread_t late;
