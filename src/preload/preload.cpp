@@ -385,6 +385,18 @@ class signal_hold {
 std::atomic<u64> next_probe_ns{0};
 constexpr u64 probe_period_ns = 50'000'000;
 constexpr u64 probe_delay_ns = 100'000;
+constexpr u64 min_probe_delay_ns = 12'500;
+// Room for the descriptors an L probe watches (wait()): a poll with more
+// makes no probe, since the descriptors it left out could not end it.
+constexpr nfds_t probe_fd_capacity = 4;
+// The probe's sleep. A probe the awaited event ended first samples nothing,
+// and a process whose waits are all shorter than the probe never sampled L
+// at all: the pgbench -S -c 1 client kept the 10-us seed while every other
+// process here measured 30-40 us, so its B stayed under its 96-us waits and
+// it never polled them (bench-servers, 2026-12-04). So an early end halves
+// the sleep, down to min_probe_delay_ns, and makes the probe due again at
+// the next block; the sleep that sampled is kept.
+std::atomic<u64> probe_delay_now_ns{probe_delay_ns};
 // Shorter than any sleep and wake-up (two context switches): a blocking call
 // that returned this fast did not sleep. Measured here (blocking
 // epoll_wait, sleeps confirmed by ru_nvcsw): no slept call under 2 us in
@@ -401,24 +413,31 @@ bool probe_due(u64 now) {
   return now >= due && next_probe_ns.compare_exchange_strong(due, now + probe_period_ns, std::memory_order_relaxed);
 }
 
-// ppoll for probe_delay_ns with precise timer slack and every signal held.
-// Returns the lateness of the timeout, or 0 when something was ready first
-// (no sample).
+// ppoll for probe_delay_now_ns with precise timer slack and every signal
+// held. Returns the lateness of the timeout, or 0 when something was ready
+// first (no sample).
 u64 probe_wake_latency(pollfd* fds, nfds_t count) {
   const int saved_errno = errno;
   const long old_slack = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
   prctl(PR_SET_TIMERSLACK, 1, 0, 0, 0);
   sigset_t all;
   sigfillset(&all);
-  const timespec delay{0, static_cast<long>(probe_delay_ns)};
+  const u64 delay_ns = probe_delay_now_ns.load(std::memory_order_relaxed);
+  const timespec delay{0, static_cast<long>(delay_ns)};
   const u64 start = hosted::monotonic_ns();
   const int n = use_real(real.ppoll) ? real.ppoll(fds, count, &delay, &all)
                            : static_cast<int>(syscall(SYS_ppoll, fds, count, &delay, &all, kernel_sigset_bytes));
   const u64 end = hosted::monotonic_ns();
   if (old_slack > 0) prctl(PR_SET_TIMERSLACK, static_cast<unsigned long>(old_slack), 0, 0, 0);
   errno = saved_errno;
-  if (n != 0) return 0;
-  const u64 target = start + probe_delay_ns;
+  if (n != 0) {
+    if (delay_ns > min_probe_delay_ns) {
+      probe_delay_now_ns.store(max_of(delay_ns / 2, min_probe_delay_ns), std::memory_order_relaxed);
+      next_probe_ns.store(0, std::memory_order_relaxed);
+    }
+    return 0;
+  }
+  const u64 target = start + delay_ns;
   return end > target ? end - target : 1;
 }
 
@@ -731,8 +750,9 @@ long wait(thread_state& t, function f, u64 timeout_ns, const sigset_t* call_mask
   // exploring block: that one is there to time a short block, and a probe
   // that sees the event first would leave it a call that does not sleep.
   if (!interrupted && plan.guard != wait_guard::explore &&
-      (deadline == no_bound || deadline > sat_add(now, 4 * probe_delay_ns)) && probe_due(now)) {
-    pollfd fds[1];
+      (deadline == no_bound || deadline > sat_add(now, 4 * probe_delay_now_ns.load(std::memory_order_relaxed))) &&
+      probe_due(now)) {
+    pollfd fds[probe_fd_capacity];
     const nfds_t n = probe_fds(fds);
     if (n) {
       const u64 late = probe_wake_latency(fds, n);
@@ -857,7 +877,16 @@ int poll_common(function f, pollfd* fds, nfds_t count, u64 timeout_ns, const sig
           const timespec left = remaining_ts(deadline);
           return real.ppoll(fds, count, &left, call_mask);
         },
-        no_probe);
+        // The caller's own descriptors, so their event ends the probe at
+        // once; copies, as the caller's revents are the real call's. Without
+        // it a process that waits in poll() never measured L and kept the
+        // seed (the pgbench client: 10 us against 25-40 us measured by
+        // every process waiting in epoll here).
+        [&](pollfd* probe) -> nfds_t {
+          if (count == 0 || count > probe_fd_capacity) return 0;
+          for (nfds_t i = 0; i < count; ++i) probe[i] = pollfd{fds[i].fd, fds[i].events, 0};
+          return count;
+        });
   }));
 }
 
