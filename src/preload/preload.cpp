@@ -392,11 +392,15 @@ constexpr nfds_t probe_fd_capacity = 4;
 // The probe's sleep. A probe the awaited event ended first samples nothing,
 // and a process whose waits are all shorter than the probe never sampled L
 // at all: the pgbench -S -c 1 client kept the 10-us seed while every other
-// process here measured 30-40 us, so its B stayed under its 96-us waits and
-// it never polled them (bench-servers, 2026-12-04). So an early end halves
-// the sleep, down to min_probe_delay_ns, and makes the probe due again at
-// the next block; the sleep that sampled is kept.
+// process here measured 25-40 us, so its B stayed under its 96-us waits and
+// it caught 0-8 % of them (bench-servers, 2026-12-04). So an early end
+// halves the sleep, down to min_probe_delay_ns, and makes the probe due
+// again at the next block; a sample doubles it back, up to probe_delay_ns.
 std::atomic<u64> probe_delay_now_ns{probe_delay_ns};
+// The last change doubled the sleep: a probe cut short after it halves the
+// sleep again without making the next one due, so the sleep settles within
+// a factor of two of the waits and probes stay one per period.
+std::atomic<bool> probe_delay_grew{false};
 // Shorter than any sleep and wake-up (two context switches): a blocking call
 // that returned this fast did not sleep. Measured here (blocking
 // epoll_wait, sleeps confirmed by ru_nvcsw): no slept call under 2 us in
@@ -430,13 +434,23 @@ u64 probe_wake_latency(pollfd* fds, nfds_t count) {
   const u64 end = hosted::monotonic_ns();
   if (old_slack > 0) prctl(PR_SET_TIMERSLACK, static_cast<unsigned long>(old_slack), 0, 0, 0);
   errno = saved_errno;
-  if (n != 0) {
-    if (delay_ns > min_probe_delay_ns) {
-      probe_delay_now_ns.store(max_of(delay_ns / 2, min_probe_delay_ns), std::memory_order_relaxed);
+  if (n < 0) return 0;  // not an event (a stop, ENOMEM): no sample, no shortening
+  u64 expected = delay_ns;  // only a probe that slept the current delay changes it
+  if (n > 0) {
+    if (delay_ns > min_probe_delay_ns &&
+        probe_delay_now_ns.compare_exchange_strong(expected, max_of(delay_ns / 2, min_probe_delay_ns),
+                                                   std::memory_order_relaxed) &&
+        !probe_delay_grew.exchange(false, std::memory_order_relaxed))
       next_probe_ns.store(0, std::memory_order_relaxed);
-    }
     return 0;
   }
+  // Sampled: the next probe tries twice as long again, so one early burst
+  // of short waits does not keep every later probe short (a short sleep
+  // may find the CPU in a shallower idle state than the waits it prices).
+  if (delay_ns < probe_delay_ns &&
+      probe_delay_now_ns.compare_exchange_strong(expected, min_of(2 * delay_ns, probe_delay_ns),
+                                                 std::memory_order_relaxed))
+    probe_delay_grew.store(true, std::memory_order_relaxed);
   const u64 target = start + delay_ns;
   return end > target ? end - target : 1;
 }
@@ -622,8 +636,13 @@ long wait(thread_state& t, function f, u64 timeout_ns, const sigset_t* call_mask
   // sleep: a thread that always blocked first would never refresh L), nor
   // for an exploring plan, whose block must sleep to teach B: the try
   // first, then, as before.
+  // What an L probe would watch, if one is due: a call with nothing to
+  // watch cannot take the probe, so it neither tries first for it nor uses
+  // it up (the next call that can watch takes it).
+  pollfd probe_set[probe_fd_capacity];
+  const nfds_t probe_count = probe_fds(probe_set);
   const bool plan_first = block_takes_mask && t.constructed && t.expect_block_at_once &&
-                          next_probe_ns.load(std::memory_order_relaxed) > start;
+                          (probe_count == 0 || next_probe_ns.load(std::memory_order_relaxed) > start);
   if (plan_first) {
     plan = engine_of<Governor>(t).plan(start, timeout_ns);
     if (hosted::wait_engine<Governor>::withdrawable(plan))
@@ -729,6 +748,23 @@ long wait(thread_state& t, function f, u64 timeout_ns, const sigset_t* call_mask
     }
   }
   const duration_ns polled = now - start;
+  // The L probe: only where the thread was going to block for a while.
+  // (now may be past the deadline: a poll that overran it.) Never on an
+  // exploring block: that one is there to time a short block, and a probe
+  // that sees the event first would leave it a call that does not sleep.
+  // (A call with no descriptors to watch leaves a due probe to the next.)
+  // Signals are held across it, so one that comes during the
+  // probe stays pending for what follows — the multiplexer's real call,
+  // which waits under the caller's mask, or the receive's check below;
+  // delivered between the probe and the real call, its handler would run
+  // and the call sleep on where it should have returned EINTR.
+  if (probe_count && !interrupted && plan.guard != wait_guard::explore &&
+      (deadline == no_bound || deadline > sat_add(now, 4 * probe_delay_now_ns.load(std::memory_order_relaxed))) &&
+      probe_due(now)) {
+    hold.hold();
+    const u64 late = probe_wake_latency(probe_set, probe_count);
+    if (late) engine.learn_wake_latency(late);
+  }
   if (!block_takes_mask && hold.held()) {
     const bool eintr = (interrupted || hold.deliverable_pending()) && hold.pending_interrupts_receive();
     hold.release();  // a pending handler runs here
@@ -745,20 +781,6 @@ long wait(thread_state& t, function f, u64 timeout_ns, const sigset_t* call_mask
   count(t, f, c_poll_ns, polled);
   if (plan.guard != wait_guard::none) count(t, f, c_guarded);
   finish_call(t, true);  // flushed before sleeping: the counters' cost hides in the block
-  // The L probe: only where the thread was going to block for a while.
-  // (now may be past the deadline: a poll that overran it.) Never on an
-  // exploring block: that one is there to time a short block, and a probe
-  // that sees the event first would leave it a call that does not sleep.
-  if (!interrupted && plan.guard != wait_guard::explore &&
-      (deadline == no_bound || deadline > sat_add(now, 4 * probe_delay_now_ns.load(std::memory_order_relaxed))) &&
-      probe_due(now)) {
-    pollfd fds[probe_fd_capacity];
-    const nfds_t n = probe_fds(fds);
-    if (n) {
-      const u64 late = probe_wake_latency(fds, n);
-      if (late) engine.learn_wake_latency(late);
-    }
-  }
   const bool sample_cpu = engine.sample_cpu_now(plan);
   const u64 cpu_before = sample_cpu ? hosted::thread_cpu_ns() : 0;
   const u64 block_start = sample_cpu ? hosted::monotonic_ns() : 0;
