@@ -173,7 +173,9 @@ std::string trace_anatomy(const lazyidle::wait_record* records, const u64* post_
       ++polled_then_blocked;
       budget.push_back(r.budget_ns);
       polled_blocked_idle.push_back(idle_ns);
-      if (idle_ns < r.budget_ns) ++missed_within_budget;
+      // The event came while the wait was still polling (a yield-mode wait
+      // stops before its budget: the time it polled is what counts).
+      if (idle_ns < r.polled_ns) ++missed_within_budget;
     }
   }
   auto share = [&](u64 k) { return fmt(count ? 100.0 * static_cast<double>(k) / static_cast<double>(count) : 0, 0) + "%"; };

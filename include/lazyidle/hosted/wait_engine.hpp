@@ -345,7 +345,9 @@ class wait_engine {
   // count, the back-off step it used up, its step towards the next exploring
   // block (explore_min_waits) and, for an exploring plan, the explore clock
   // and count it reset, so the next wait explores instead of one a period
-  // later. Only for a plan that blocks at once and holds no poller slot.
+  // later. Only for a plan that blocks at once and holds no poller slot,
+  // and only directly after its plan(): an exploring plan's restore would
+  // undo the waits counted by plans made in between.
   // withdrawable() still leaves exploring plans out: the preload tries
   // first there (its block must sleep to teach), then withdraws the plan
   // if the try found the call ready. The governor's record of its decision is simply
