@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "preload_mapped.h"
+#include "stats_line.h"
 
 extern "C" unsigned long try_counter_zero_timeouts();
 
@@ -58,29 +59,6 @@ void take_byte(int round) {
   check(read(sockets[0], &c, 1) == 1 && c == 'x', "the byte written", round);
 }
 
-
-// A number after "key": in the stats line of process pid (LAZYIDLE_STATS, one JSON line per process).
-long stat_of(const char* path, int pid, const char* function, const char* key) {
-  FILE* file = fopen(path, "r");
-  if (!file) return -1;
-  static char line[8192];
-  char needle[64];
-  snprintf(needle, sizeof needle, "{\"pid\":%d,", pid);
-  long value = -1;
-  while (fgets(line, sizeof line, file)) {
-    if (strncmp(line, needle, strlen(needle)) != 0) continue;
-    char at[64];
-    snprintf(at, sizeof at, "\"%s\":{", function);
-    const char* calls = strstr(line, at);
-    if (!calls) break;
-    snprintf(at, sizeof at, "\"%s\":", key);
-    const char* field = strstr(calls, at);
-    if (field) value = strtol(field + strlen(at), nullptr, 10);
-    break;
-  }
-  fclose(file);
-  return value;
-}
 
 }  // namespace
 
@@ -189,8 +167,8 @@ int main() {
     while (reaped < 0 && errno == EINTR);
     check(reaped == child && WIFEXITED(status) && WEXITSTATUS(status) == 0,
           "the child's calls returned their events", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-    const long ready = stat_of(stats, child, "epoll_wait", "ready");
-    const long child_waits = stat_of(stats, child, "epoll_wait", "waits");
+    const long ready = stats_value(stats, child, "epoll_wait", "ready");
+    const long child_waits = stats_value(stats, child, "epoll_wait", "waits");
     // One or two of the 20 may take longer than a sleep would (the child's
     // first touches of its copied pages fault: 5.5 us measured) and count
     // as waits; counted as the try-first order counts them, without the

@@ -21,29 +21,11 @@
 
 #include <thread>
 
+#include "stats_line.h"
+
 namespace {
 constexpr long seed_wake_latency_ns = 10'000;  // process_block_cost's seed (DESIGN §9)
 constexpr int waits = 400;
-
-// "key": value at the top level of process pid's stats line (LAZYIDLE_STATS).
-long top_level_stat(const char* path, int pid, const char* key) {
-  FILE* file = fopen(path, "r");
-  if (!file) return -1;
-  static char line[8192];
-  char needle[64];
-  snprintf(needle, sizeof needle, "{\"pid\":%d,", pid);
-  long value = -1;
-  while (fgets(line, sizeof line, file)) {
-    if (strncmp(line, needle, strlen(needle)) != 0) continue;
-    char at[64];
-    snprintf(at, sizeof at, "\"%s\":", key);
-    const char* field = strstr(line, at);
-    if (field) value = strtol(field + strlen(at), nullptr, 10);
-    break;
-  }
-  fclose(file);
-  return value;
-}
 
 int child(bool use_poll, long gap_ns) {
   int sockets[2];
@@ -94,7 +76,7 @@ int main() {
     fprintf(stderr, "FAIL: the child's waits did not all return their byte (status %d)\n", status);
     return 1;
   }
-  const long wake_latency = top_level_stat(stats, pid, "wake_latency_ns");
+  const long wake_latency = stats_value(stats, pid, nullptr, "wake_latency_ns");
   printf("wake_latency: %s waits, the child's L %ld ns (seed %ld)\n", mode, wake_latency, seed_wake_latency_ns);
   if (wake_latency < 0) {
     fprintf(stderr, "FAIL: no stats line for the child\n");
