@@ -636,13 +636,12 @@ long wait(thread_state& t, function f, u64 timeout_ns, const sigset_t* call_mask
   // sleep: a thread that always blocked first would never refresh L), nor
   // for an exploring plan, whose block must sleep to teach B: the try
   // first, then, as before.
-  // What an L probe would watch, if one is due: a call with nothing to
-  // watch cannot take the probe, so it neither tries first for it nor uses
-  // it up (the next call that can watch takes it).
+  // A call with nothing to watch cannot take a due probe, so it does not
+  // try first for it (the next call that can watch takes it). The
+  // descriptors are gathered only when a probe is due: not on every call.
   pollfd probe_set[probe_fd_capacity];
-  const nfds_t probe_count = probe_fds(probe_set);
   const bool plan_first = block_takes_mask && t.constructed && t.expect_block_at_once &&
-                          (probe_count == 0 || next_probe_ns.load(std::memory_order_relaxed) > start);
+                          (next_probe_ns.load(std::memory_order_relaxed) > start || probe_fds(probe_set) == 0);
   if (plan_first) {
     plan = engine_of<Governor>(t).plan(start, timeout_ns);
     if (hosted::wait_engine<Governor>::withdrawable(plan))
@@ -758,12 +757,14 @@ long wait(thread_state& t, function f, u64 timeout_ns, const sigset_t* call_mask
   // which waits under the caller's mask, or the receive's check below;
   // delivered between the probe and the real call, its handler would run
   // and the call sleep on where it should have returned EINTR.
-  if (probe_count && !interrupted && plan.guard != wait_guard::explore &&
-      (deadline == no_bound || deadline > sat_add(now, 4 * probe_delay_now_ns.load(std::memory_order_relaxed))) &&
-      probe_due(now)) {
-    hold.hold();
-    const u64 late = probe_wake_latency(probe_set, probe_count);
-    if (late) engine.learn_wake_latency(late);
+  if (!interrupted && plan.guard != wait_guard::explore && next_probe_ns.load(std::memory_order_relaxed) <= now &&
+      (deadline == no_bound || deadline > sat_add(now, 4 * probe_delay_now_ns.load(std::memory_order_relaxed)))) {
+    const nfds_t probe_count = probe_fds(probe_set);
+    if (probe_count && probe_due(now)) {
+      hold.hold();
+      const u64 late = probe_wake_latency(probe_set, probe_count);
+      if (late) engine.learn_wake_latency(late);
+    }
   }
   if (!block_takes_mask && hold.held()) {
     const bool eintr = (interrupted || hold.deliverable_pending()) && hold.pending_interrupts_receive();
