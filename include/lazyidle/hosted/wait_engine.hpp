@@ -318,10 +318,11 @@ class wait_engine {
       } else {
         p.counted_towards_explore = options_.explore_period_ns != 0;
         const u64 last_explore_before = last_explore_ns_;
+        const u32 waits_before = waits_since_explore_;
         if (explore_due(now_ns, bound_ns)) {
           p.guard = wait_guard::explore;
           p.explore_was_last_ns = last_explore_before;
-          p.explore_was_waits = waits_since_explore_before_reset_;
+          p.explore_was_waits = waits_before + 1;  // explore_due counted this wait before resetting
         }
         else if (options_.park_when_oversubscribed && !system_load::instance().try_enter_poll())
           p.guard = wait_guard::pollers;
@@ -350,9 +351,9 @@ class wait_engine {
   // undo the waits counted by plans made in between.
   // withdrawable() still leaves exploring plans out: the preload tries
   // first there (its block must sleep to teach), then withdraws the plan
-  // if the try found the call ready. The governor's record of its decision is simply
-  // overwritten by the next select; no policy counts selects (budget() is
-  // const in every policy the preload runs).
+  // if the try found the call ready. The governor's record of its decision
+  // is simply overwritten by the next select; no policy counts selects
+  // (budget() is const in every policy the preload runs).
   void withdraw(const wait_plan& p) {
     if (p.budget_ns != 0 || p.holds_poller_slot) return;
     if (waits_ > 0) --waits_;
@@ -525,7 +526,6 @@ class wait_engine {
         sat_sub(now_ns, last_explore_ns_) < options_.explore_period_ns)
       return false;
     last_explore_ns_ = now_ns;
-    waits_since_explore_before_reset_ = waits_since_explore_;
     waits_since_explore_ = 0;
     return true;
   }
@@ -538,7 +538,6 @@ class wait_engine {
   u64 last_teaching_park_ns_ = 0;
   u64 last_explore_ns_ = 0;
   u32 waits_since_explore_ = 0;
-  u32 waits_since_explore_before_reset_ = 0;  // plan() copies it into an exploring plan
   bool explore_clock_started_ = false;
   u32 long_yields_ = 0;
   u32 miss_streak_ = 0;
